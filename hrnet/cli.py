@@ -1,0 +1,32 @@
+"""The ``hrnet`` command: ``hrnet tables`` (complexity against the paper), ``hrnet convert``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hrnet", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("tables", help="print #params / GFLOPs of the paper's tables beside the paper's numbers")
+
+    convert = commands.add_parser("convert", help="convert a checkpoint between state-dict layouts")
+    convert.add_argument("src", help="input checkpoint (official, timm, OpenMMLab or mmpretrain layout)")
+    convert.add_argument("dst", help="output file")
+    convert.add_argument("--to", required=True, choices=("timm", "official", "mm", "mmpretrain"))
+
+    args = parser.parse_args(argv)
+    if args.command == "tables":
+        from .tables import print_tables
+
+        return print_tables()
+    from .checkpoint import convert_file
+
+    print(convert_file(args.src, args.dst, to=args.to))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""The multi-resolution fusion of §3.2 and its §7 ablation variants.
+
+Output ``r`` of a fusion is ``act(Σ_x f_xr(R_x))`` where ``f_xr`` is
+
+* identity for ``x = r``;
+* ``r − x`` stride-2 3×3 conv + BN (ReLU between, none after the last) for ``x < r``; the ablation
+  ``downsample='bilinear'`` replaces them by a bilinear resize and a 1×1 conv + BN;
+* 1×1 conv + BN, then an upsample for ``x > r``.
+
+Every resize goes to the exact size of the target branch (never a fixed scale factor), so any input
+size works. ``op='mul'`` is the ablation that multiplies the transformed inputs instead of summing them.
+"""
+
+
+from typing import List
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .registry import MODELS
+from .units import NormLayer, batch_norm, conv_norm
+
+UPSAMPLE_MODES: tuple[str, ...] = ("nearest", "bilinear")
+DOWNSAMPLE_MODES: tuple[str, ...] = ("conv", "bilinear")
+FUSION_OPS: tuple[str, ...] = ("sum", "mul")
+
+
+def check_choice(name: str, value: object, choices: tuple) -> None:
+    """Raise a ``ValueError`` naming the valid values when ``value`` is not one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+
+
+def resize(x: torch.Tensor, size: List[int], mode: str, align_corners: bool = False) -> torch.Tensor:
+    """Resize ``x`` to ``size`` (H, W); ``align_corners`` only applies to bilinear."""
+    if mode == "nearest":
+        return F.interpolate(x, size=size, mode="nearest")
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=align_corners)
+
+
+class Keep(nn.Module):
+    """``f_rr``: the identity transform (no parameters, as in the official layout)."""
+
+    def forward(self, x: torch.Tensor, size: List[int]) -> torch.Tensor:
+        return x
+
+
+class UpTransform(nn.Sequential):
+    """``f_xr`` for a lower-resolution input: 1×1 conv + BN (keys ``0``, ``1``), then upsample."""
+
+    def __init__(
+        self, in_channels: int, out_channels: int, norm_layer: NormLayer, mode: str, align_corners: bool
+    ) -> None:
+        super().__init__(*conv_norm(in_channels, out_channels, 1, norm_layer, relu=False))
+        self.mode = mode
+        self.align_corners = align_corners
+
+    def forward(self, x: torch.Tensor, size: List[int]) -> torch.Tensor:
+        for layer in self:
+            x = layer(x)
+        return resize(x, size, self.mode, self.align_corners)
+
+
+class DownTransform(nn.Sequential):
+    """``f_xr`` for a higher-resolution input: a chain of stride-2 3×3 conv + BN (+ ReLU but the last).
+
+    Keys are ``k.0`` (conv) and ``k.1`` (BN) for step ``k``, the layout of the official code. With
+    ``mode='bilinear'`` (the §7 ablation) the input is resized and projected by one 1×1 conv + BN instead.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        steps: int,
+        norm_layer: NormLayer,
+        mode: str = "conv",
+        align_corners: bool = False,
+    ) -> None:
+        if mode == "conv":
+            chain = [
+                conv_norm(in_channels, out_channels if last else in_channels, 3, norm_layer, 2, not last)
+                for last in (k == steps - 1 for k in range(steps))
+            ]
+        else:
+            chain = [conv_norm(in_channels, out_channels, 1, norm_layer, relu=False)]
+        super().__init__(*chain)
+        self.mode = mode
+        self.align_corners = align_corners
+
+    def forward(self, x: torch.Tensor, size: List[int]) -> torch.Tensor:
+        if self.mode != "conv":
+            x = resize(x, size, "bilinear", self.align_corners)
+        for layer in self:
+            x = layer(x)
+        return x
+
+
+@MODELS.register
+class MultiResolutionFusion(nn.ModuleList):
+    """The fusion of one module: ``self[r][x]`` is ``f_xr``, the official ``fuse_layers.r.x`` layout.
+
+    ``num_outputs`` is the number of fused outputs, from the highest resolution down (1 for the last
+    module of the pose network, which fuses only into the high-resolution output).
+    """
+
+    def __init__(
+        self,
+        channels: List[int],
+        num_outputs: int | None = None,
+        norm_layer: NormLayer | None = None,
+        upsample: str = "nearest",
+        downsample: str = "conv",
+        op: str = "sum",
+        align_corners: bool = False,
+    ) -> None:
+        check_choice("upsample", upsample, UPSAMPLE_MODES)
+        check_choice("downsample", downsample, DOWNSAMPLE_MODES)
+        check_choice("op", op, FUSION_OPS)
+        norm_layer = norm_layer or batch_norm
+        num_outputs = len(channels) if num_outputs is None else num_outputs
+        rows = []
+        for r in range(num_outputs):
+            row: list[nn.Module] = []
+            for x, in_channels in enumerate(channels):
+                if x == r:
+                    row.append(Keep())
+                elif x > r:
+                    row.append(UpTransform(in_channels, channels[r], norm_layer, upsample, align_corners))
+                else:
+                    row.append(
+                        DownTransform(in_channels, channels[r], r - x, norm_layer, downsample, align_corners)
+                    )
+            rows.append(nn.ModuleList(row))
+        super().__init__(rows)
+        self.multiply = op == "mul"
+
+    def forward(self, xs: List[torch.Tensor]) -> List[torch.Tensor]:
+        outputs: List[torch.Tensor] = []
+        for r, row in enumerate(self):
+            size = [xs[r].shape[-2], xs[r].shape[-1]]
+            terms: List[torch.Tensor] = []
+            for x, transform in enumerate(row):
+                terms.append(transform(xs[x], size))
+            fused = terms[0]
+            for term in terms[1:]:
+                fused = fused * term if self.multiply else fused + term
+            outputs.append(F.relu(fused))
+        return outputs

@@ -1,0 +1,147 @@
+"""Representation heads of §3.3 and §7: V1h, V2, V2p, and the ImageNet classification head.
+
+V1 needs no module of its own (the high-resolution output of a network whose last fusion feeds only
+that branch). Every head here resizes to the exact size of the high-resolution map, so any input size
+works.
+"""
+
+
+from typing import List, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .fusion import resize
+from .registry import MODELS
+from .units import NormLayer, batch_norm, make_units
+
+HEADS: tuple = (None, "v1", "v1h", "v2", "v2p", "cls")
+CLASSIFICATION_WIDTHS: tuple[int, ...] = (32, 64, 128, 256)  # bottleneck widths → 128 … 1024 channels
+CLASSIFICATION_FEATURES = 2048
+POOL_TYPES: tuple[str, ...] = ("avg", "max")
+
+
+def concat_upsampled(xs: List[torch.Tensor], align_corners: bool = False) -> torch.Tensor:
+    """HRNetV2's representation: every branch resized bilinearly to the first one, concatenated."""
+    size = [xs[0].shape[-2], xs[0].shape[-1]]
+    maps = [xs[0]]
+    for x in xs[1:]:
+        maps.append(resize(x, size, "bilinear", align_corners))
+    return torch.cat(maps, dim=1)
+
+
+def conv1x1_norm_relu(in_channels: int, out_channels: int, norm_layer: NormLayer) -> nn.Sequential:
+    """1×1 conv (with bias, as the official segmentation head) + norm + ReLU; keys ``0`` and ``1``."""
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 1), norm_layer(out_channels), nn.ReLU(inplace=True))
+
+
+@MODELS.register
+class V1hHead(nn.Module):
+    """HRNetV1h (§7): the high-resolution map lifted by a 1×1 conv to the width of HRNetV2 (15C)."""
+
+    def __init__(self, in_channels: int, out_channels: int | None = None, norm_layer: NormLayer = batch_norm):
+        super().__init__()
+        self.out_channels = out_channels or 15 * in_channels
+        self.proj = conv1x1_norm_relu(in_channels, self.out_channels, norm_layer)
+
+    def forward(self, xs: List[torch.Tensor]) -> List[torch.Tensor]:
+        return [self.proj(xs[0])]
+
+
+@MODELS.register
+class V2Head(nn.Module):
+    """HRNetV2 (§3.3): concat of the four maps at 1/4, mixed by 1×1 conv + BN + ReLU."""
+
+    def __init__(
+        self,
+        in_channels: Sequence[int],
+        out_channels: int | None = None,
+        norm_layer: NormLayer = batch_norm,
+        align_corners: bool = False,
+    ) -> None:
+        super().__init__()
+        total = sum(in_channels)
+        self.out_channels = out_channels or total
+        self.proj = conv1x1_norm_relu(total, self.out_channels, norm_layer)
+        self.align_corners = align_corners
+
+    def forward(self, xs: List[torch.Tensor]) -> List[torch.Tensor]:
+        return [self.proj(concat_upsampled(xs, self.align_corners))]
+
+
+@MODELS.register
+class V2pHead(nn.Module):
+    """HRNetV2p (§3.3): a feature pyramid pooled from the HRNetV2 representation.
+
+    As the paper's detection code: bilinear concat, 1×1 reduction conv, average pooling by 2^i for level
+    i, and one 3×3 conv per level (convs with bias, no norm). Level i has stride ``4·2^i``. Pooling
+    floors like the reference code; a map smaller than the pooling window is averaged whole.
+    """
+
+    def __init__(
+        self,
+        in_channels: Sequence[int],
+        out_channels: int = 256,
+        num_levels: int = 5,
+        align_corners: bool = False,
+    ) -> None:
+        super().__init__()
+        if num_levels < 1:
+            raise ValueError(f"num_levels must be >= 1, got {num_levels}")
+        self.out_channels = out_channels
+        self.num_levels = num_levels
+        self.align_corners = align_corners
+        self.reduction_conv = nn.Conv2d(sum(in_channels), out_channels, 1)
+        self.fpn_convs = nn.ModuleList(nn.Conv2d(out_channels, out_channels, 3, 1, 1) for _ in range(num_levels))
+
+    def forward(self, xs: List[torch.Tensor]) -> List[torch.Tensor]:
+        x = self.reduction_conv(concat_upsampled(xs, self.align_corners))
+        outputs: List[torch.Tensor] = []
+        for level, conv in enumerate(self.fpn_convs):
+            if level == 0:
+                outputs.append(conv(x))
+            else:
+                window = 1 << level
+                kernel = [min(window, x.shape[-2]), min(window, x.shape[-1])]
+                outputs.append(conv(F.avg_pool2d(x, kernel, kernel)))
+        return outputs
+
+
+def make_classification_head(
+    in_channels: Sequence[int], norm_layer: NormLayer = batch_norm, conv_bias: bool = True, incre_only: bool = False
+) -> tuple[nn.ModuleList, nn.ModuleList | None, nn.Sequential | None]:
+    """The ImageNet head: ``incre_modules`` (one bottleneck per branch to 128 … 1024 channels),
+    ``downsamp_modules`` (stride-2 3×3 conv merging high → low) and ``final_layer`` (1×1 conv to 2048).
+    """
+    incre = nn.ModuleList(
+        make_units("bottleneck", c, width, 1, norm_layer) for c, width in zip(in_channels, CLASSIFICATION_WIDTHS)
+    )
+    if incre_only:
+        return incre, None, None
+    widths = [w * 4 for w in CLASSIFICATION_WIDTHS[: len(in_channels)]]
+    downsamp = nn.ModuleList(
+        nn.Sequential(nn.Conv2d(c_in, c_out, 3, 2, 1, bias=conv_bias), norm_layer(c_out), nn.ReLU(inplace=True))
+        for c_in, c_out in zip(widths[:-1], widths[1:])
+    )
+    final = nn.Sequential(
+        nn.Conv2d(widths[-1], CLASSIFICATION_FEATURES, 1, bias=conv_bias),
+        norm_layer(CLASSIFICATION_FEATURES),
+        nn.ReLU(inplace=True),
+    )
+    return incre, downsamp, final
+
+
+class GlobalPool(nn.Module):
+    """Global average or max pooling to (N, C)."""
+
+    def __init__(self, pool_type: str = "avg") -> None:
+        super().__init__()
+        if pool_type not in POOL_TYPES:
+            raise ValueError(f"global_pool must be one of {list(POOL_TYPES)}, got {pool_type!r}")
+        self.pool_type = pool_type
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.pool_type == "max":
+            return torch.amax(x, dim=(2, 3))
+        return x.mean(dim=(2, 3))
