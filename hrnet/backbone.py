@@ -6,8 +6,7 @@ downsamp_modules final_layer classifier``), so their checkpoints load without re
 """
 
 
-import math
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Union
 
 import torch
 import torch.nn.functional as F
