@@ -1,8 +1,28 @@
 """hrnet: High-Resolution Networks, exact to the paper, native to timm and OpenMMLab."""
 
+from importlib.util import find_spec
+
 from .backbone import HRNet
+from .checkpoint import CheckpointError, LoadReport, convert_state_dict, load_checkpoint
+from .complexity import complexity
 from .registry import MODELS, build
 from .specs import ARCHS, ArchSpec, StageSpec, get_arch
 
-__all__ = ["ARCHS", "ArchSpec", "HRNet", "MODELS", "StageSpec", "build", "get_arch"]
+__all__ = [
+    "ARCHS",
+    "ArchSpec",
+    "CheckpointError",
+    "HRNet",
+    "LoadReport",
+    "MODELS",
+    "StageSpec",
+    "build",
+    "complexity",
+    "convert_state_dict",
+    "get_arch",
+    "load_checkpoint",
+]
 __version__ = "0.1.0"
+
+if find_spec("timm") is not None:  # timm.create_model('hrnet_w32', ...) then builds hrnet.HRNet
+    from . import timm_models  # noqa: F401

@@ -6,7 +6,7 @@ downsamp_modules final_layer classifier``), so their checkpoints load without re
 """
 
 
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -343,3 +343,159 @@ class HRNet(nn.Module):
         if self.head is not None:
             return self.head(xs)
         return xs
+
+    # ================================================================== timm model interface
+    # The methods timm's models share (feature taps, pruning, classifier reset, parameter groups),
+    # written without importing timm. Tap 0 is the stem after conv1/bn1/ReLU (stride 2); taps 1 … 4
+    # are the branch maps leaving stage 4, widened by ``incre_modules`` when the model has them.
+    stem_only: bool = False  # set by ``prune_intermediate_layers`` when only tap 0 is kept
+
+    def tap_count(self) -> int:
+        """Number of taps: the stem plus every branch leaving the last stage (one for V1 / V1h)."""
+        return 2 if self.head_type in ("v1", "v1h") else 1 + len(self.branch_channels)
+
+    @staticmethod
+    def take_taps(count: int, indices: Union[int, Sequence[int], None]) -> Tuple[List[int], int]:
+        """timm's index convention: ``None`` → every tap, ``n`` → the last n, a sequence → those taps
+        (negative ones counted from the end). Returns the absolute indices and the largest one."""
+        if indices is None:
+            indices = count
+        if isinstance(indices, int):
+            if not 0 < indices <= count:
+                raise ValueError(f"expected a number of last taps in [1, {count}], got {indices}")
+            taken = list(range(count - indices, count))
+        else:
+            taken = []
+            for index in indices:
+                if not isinstance(index, int) or not -count <= index < count:
+                    raise ValueError(f"expected tap indices in [{-count}, {count - 1}], got {list(indices)}")
+                taken.append(index % count)
+            if not taken:
+                raise ValueError("expected at least one tap index, got an empty sequence")
+        return taken, max(taken)
+
+    def stem_stride2(self, x: torch.Tensor) -> torch.Tensor:
+        """Tap 0: the first stem conv + BN + ReLU."""
+        return F.relu(self.bn1(self.conv1(x)))
+
+    def stem_stride4(self, x: torch.Tensor) -> torch.Tensor:
+        """The second stem conv + BN + ReLU, from tap 0 to the input of stage 1."""
+        return F.relu(self.bn2(self.conv2(x)))
+
+    def branch_taps(self, xs: List[torch.Tensor], count: Optional[int] = None) -> List[torch.Tensor]:
+        """Taps 1 … n from the branch maps: through ``incre_modules`` when present (the first ``count``)."""
+        if self.incre_modules is None:
+            return xs
+        taps: List[torch.Tensor] = []
+        for i, incre in enumerate(self.incre_modules):
+            if count is None or i < count:
+                taps.append(incre(xs[i]))
+        return taps
+
+    @torch.jit.ignore
+    def merge_taps(self, taps: List[torch.Tensor]) -> torch.Tensor:
+        """The classification head after ``incre_modules``: merge high → low, then project to 2048."""
+        assert self.downsamp_modules is not None and self.final_layer is not None
+        merged = taps[0]
+        for down, tap in zip(self.downsamp_modules, taps[1:]):
+            merged = tap + down(merged)
+        return self.final_layer(merged)
+
+    @torch.jit.ignore
+    def forward_intermediates(
+        self,
+        x: torch.Tensor,
+        indices: Union[int, Sequence[int], None] = None,
+        norm: bool = False,
+        stop_early: bool = False,
+        output_fmt: str = "NCHW",
+        intermediates_only: bool = False,
+    ) -> Union[List[torch.Tensor], Tuple[Any, List[torch.Tensor]]]:
+        """The taps at ``indices`` (in increasing order) and, unless ``intermediates_only``, the final
+        features: the 2048-channel map when the whole classification head ran, else the branch maps (or
+        the stem after a stem-only prune). ``norm`` is accepted for timm's API; there is no final norm."""
+        if output_fmt != "NCHW":
+            raise ValueError(f"output_fmt must be 'NCHW', got {output_fmt!r}")
+        taken, last = self.take_taps(self.tap_count(), indices)
+        self.check_input(x)
+        x = self.stem_stride2(x)
+        intermediates = [x] if 0 in taken else []
+        if last == 0 and (stop_early or self.stem_only):
+            return intermediates if intermediates_only else (x, intermediates)
+        xs = self.forward_stages(self.stem_stride4(x))
+        taps = self.branch_taps(xs, last if stop_early else None)
+        intermediates += [tap for i, tap in enumerate(taps, start=1) if i in taken]
+        if intermediates_only:
+            return intermediates
+        head_complete = (
+            self.incre_modules is not None
+            and self.downsamp_modules is not None
+            and len(taps) == len(self.downsamp_modules) + 1
+        )
+        return (self.merge_taps(taps) if head_complete else xs), intermediates
+
+    @torch.jit.ignore
+    def drop_head(self) -> None:
+        """Remove everything after the taps (aggregation, pooling, classifier, dense heads)."""
+        self.head = None
+        self.downsamp_modules = None
+        self.final_layer = None
+        self.num_classes = 0
+        self.global_pool, self.head_drop, self.classifier = nn.Identity(), nn.Identity(), nn.Identity()
+
+    @torch.jit.ignore
+    def prune_intermediate_layers(
+        self, indices: Union[int, Sequence[int]] = 1, prune_norm: bool = False, prune_head: bool = True
+    ) -> List[int]:
+        """Drop the layers the taps at ``indices`` do not need; returns their absolute indices.
+
+        The branch taps all leave the fused last stage together, so the trunk goes only when tap 0 alone
+        is kept; ``incre_modules`` past the last tap go; the head goes with ``prune_head`` or whenever a
+        branch it needs is not kept. ``prune_norm`` is accepted for timm's API (there is no final norm).
+        """
+        taken, last = self.take_taps(self.tap_count(), indices)
+        if last == 0:
+            width = self.conv1.out_channels
+            self.conv2, self.bn2, self.layer1 = nn.Identity(), nn.Identity(), nn.Sequential()
+            for index in (1, 2, 3):  # one-branch identity transitions and empty stages pass tap 0 through
+                setattr(self, f"transition{index}", Transition([width], [width], batch_norm))
+                setattr(self, f"stage{index + 1}", Stage())
+            self.stem_only = True
+            self.num_features = self.head_hidden_size = width
+        if self.incre_modules is not None:
+            self.incre_modules = self.incre_modules[:last]
+        if prune_head or last < self.tap_count() - 1:
+            self.drop_head()
+        return taken
+
+    @torch.jit.ignore
+    def get_classifier(self) -> Optional[nn.Module]:
+        return self.classifier
+
+    @torch.jit.ignore
+    def reset_classifier(self, num_classes: int, global_pool: Optional[str] = None) -> None:
+        """New classifier for ``num_classes`` (0: none, the pooled features come out); pooling kept unless given."""
+        if self.final_layer is None:
+            raise ValueError("reset_classifier needs the classification head (head='cls', not pruned)")
+        if not isinstance(num_classes, int) or num_classes < 0:
+            raise ValueError(f"num_classes must be an int >= 0, got {num_classes!r}")
+        if global_pool is None:
+            global_pool = self.global_pool.pool_type if isinstance(self.global_pool, GlobalPool) else "avg"
+        reference = self.final_layer[0].weight
+        self.global_pool = GlobalPool(global_pool).train(self.training)
+        self.num_classes = num_classes
+        self.classifier = (
+            nn.Linear(self.num_features, num_classes, device=reference.device, dtype=reference.dtype)
+            if num_classes > 0
+            else nn.Identity()
+        ).train(self.training)
+
+    @torch.jit.ignore
+    def group_matcher(self, coarse: bool = False) -> Dict[str, Any]:
+        """Parameter groups for layer-wise learning-rate decay: the stem, then stage by stage (fine: module
+        by module, each transition after the stage it leaves); the head falls in the last group."""
+        stages = r"^(?:layer|stage|transition)(\d+)"
+        fine = [(r"^layer(\d+)\.(\d+)", None), (r"^stage(\d+)\.(\d+)", None), (r"^transition(\d+)", (99999,))]
+        return dict(stem=r"^(?:conv|bn)[12]\.", blocks=stages if coarse else fine)
+
+    # ================================================================== end of timm model interface

@@ -44,8 +44,9 @@ def conv_norm(
 class _ResidualUnit(nn.Module):
     expansion = 1
 
-    def __init__(self, in_channels: int, channels: int, stride: int, norm_layer: NormLayer) -> None:
-        super().__init__()
+    def add_shortcut(self, in_channels: int, channels: int, stride: int, norm_layer: NormLayer) -> None:
+        """Projection shortcut when the shape changes; created after the convs so that ``parameters()``
+        come in the same order as in timm and the official code (optimizer states line up)."""
         out_channels = channels * self.expansion
         self.downsample: Optional[nn.Module] = None
         if stride != 1 or in_channels != out_channels:
@@ -59,7 +60,9 @@ class _ResidualUnit(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = x if self.downsample is None else self.downsample(x)
-        return F.relu(self.residual(x) + shortcut)
+        out = self.residual(x)
+        out += shortcut  # in place: the residual branch's last BN output is not needed for backward
+        return F.relu_(out)
 
 
 @MODELS.register
@@ -71,17 +74,18 @@ class BasicUnit(_ResidualUnit):
     def __init__(
         self, in_channels: int, channels: int, stride: int = 1, norm_layer: NormLayer = batch_norm
     ) -> None:
-        super().__init__(in_channels, channels, stride, norm_layer)
+        super().__init__()
         self.conv1 = nn.Conv2d(in_channels, channels, 3, stride, 1, bias=False)
         self.bn1 = norm_layer(channels)
         self.conv2 = nn.Conv2d(channels, channels, 3, 1, 1, bias=False)
         self.bn2 = norm_layer(channels)
+        self.add_shortcut(in_channels, channels, stride, norm_layer)
 
     def last_norm(self) -> nn.Module:
         return self.bn2
 
     def residual(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.relu(self.bn1(self.conv1(x)))
+        x = F.relu_(self.bn1(self.conv1(x)))
         return self.bn2(self.conv2(x))
 
 
@@ -94,20 +98,21 @@ class BottleneckUnit(_ResidualUnit):
     def __init__(
         self, in_channels: int, channels: int, stride: int = 1, norm_layer: NormLayer = batch_norm
     ) -> None:
-        super().__init__(in_channels, channels, stride, norm_layer)
+        super().__init__()
         self.conv1 = nn.Conv2d(in_channels, channels, 1, bias=False)
         self.bn1 = norm_layer(channels)
         self.conv2 = nn.Conv2d(channels, channels, 3, stride, 1, bias=False)
         self.bn2 = norm_layer(channels)
         self.conv3 = nn.Conv2d(channels, channels * self.expansion, 1, bias=False)
         self.bn3 = norm_layer(channels * self.expansion)
+        self.add_shortcut(in_channels, channels, stride, norm_layer)
 
     def last_norm(self) -> nn.Module:
         return self.bn3
 
     def residual(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.relu(self.bn1(self.conv1(x)))
-        x = F.relu(self.bn2(self.conv2(x)))
+        x = F.relu_(self.bn1(self.conv1(x)))
+        x = F.relu_(self.bn2(self.conv2(x)))
         return self.bn3(self.conv3(x))
 
 

@@ -1,0 +1,341 @@
+"""The timm drop-in against timm's own HRNet implementation (``timm.models.hrnet``).
+
+After ``import hrnet`` timm's registry builds ``hrnet.HRNet``; timm's original classes stay reachable through
+the entry-point functions of its module, which are the reference here: same weights in, same numbers out.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+import timm
+import timm.models.hrnet as timm_hrnet
+import torch
+from conftest import max_rel_diff, randomize_norm_stats
+from torch import nn
+
+import hrnet
+from hrnet import timm_models
+
+NAMES = sorted(timm_hrnet.default_cfgs)  # timm's own list of HRNet names
+TOLERANCE = 1e-5
+SMALL = "hrnet_w18_small"
+
+
+def timm_reference(name: str, **kwargs) -> nn.Module:
+    """timm's original model, built by its own entry-point function (the registry now points at ours)."""
+    return getattr(timm_hrnet, name)(**kwargs)
+
+
+def image(*shape: int, seed: int = 0) -> torch.Tensor:
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+
+
+def assert_close(ours, reference) -> None:
+    """Same structure (tensor or list of tensors), same shapes, values within the suite's tolerance."""
+    if isinstance(reference, torch.Tensor):
+        assert isinstance(ours, torch.Tensor) and ours.shape == reference.shape
+        assert max_rel_diff(ours, reference) <= TOLERANCE
+        return
+    assert isinstance(ours, (list, tuple)) and len(ours) == len(reference)
+    for a, b in zip(ours, reference):
+        assert_close(a, b)
+
+
+def shapes(model: nn.Module) -> dict:
+    return {key: tuple(value.shape) for key, value in model.state_dict().items()}
+
+
+def as_json(value) -> object:
+    return json.loads(json.dumps(value))
+
+
+# --------------------------------------------------------------------------------------------- every name
+@pytest.fixture(scope="module", params=NAMES)
+def pair(request) -> SimpleNamespace:
+    """timm's model with random BN statistics, and ours from ``timm.create_model`` holding the same tensors."""
+    name = request.param
+    reference = randomize_norm_stats(timm_reference(name)).eval()
+    with torch.device("meta"):  # no second random init: the tensors come from the reference
+        ours = timm.create_model(name)
+    layout = shapes(ours)
+    ours.load_state_dict(reference.state_dict(), assign=True)
+    return SimpleNamespace(name=name, ours=ours.eval(), reference=reference, layout=layout)
+
+
+@pytest.fixture(scope="module")
+def pristine_timm() -> dict:
+    """What timm itself registers for HRNet, read in a process that never imports this package."""
+    script = (
+        "import json, sys, torch, timm\n"
+        "names = timm.list_models('hrnet_*')\n"
+        "with torch.device('meta'):\n"
+        "    built = {n: timm.create_model(n).pretrained_cfg for n in names}\n"
+        "tags = {t: timm.models.get_pretrained_cfg(t).to_dict() for t in timm.list_pretrained('hrnet_*')}\n"
+        "assert 'hrnet' not in sys.modules\n"
+        "print(json.dumps(dict(names=names, built=built, tags=tags)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
+
+
+def test_registry_names_are_timms_names(pristine_timm: dict) -> None:
+    assert sorted(timm_models.MODEL_ARCHS) == NAMES == sorted(pristine_timm["names"])
+    assert sorted(timm.list_models("hrnet_*")) == NAMES
+    assert sorted(timm.list_pretrained("hrnet_*")) == sorted(pristine_timm["tags"])
+    for tag, cfg in pristine_timm["tags"].items():
+        assert as_json(timm.models.get_pretrained_cfg(tag).to_dict()) == cfg, tag
+
+
+def test_pretrained_cfg_tables_equal_timms() -> None:
+    assert sorted(timm_models.default_cfgs) == NAMES
+    for name in NAMES:
+        assert timm_models.default_cfgs[name] == timm_hrnet.default_cfgs[name], name
+
+
+def test_create_model_builds_ours(pair: SimpleNamespace, pristine_timm: dict) -> None:
+    ours, reference = pair.ours, pair.reference
+    assert type(ours) is hrnet.HRNet and ours.head_type == "cls"
+    assert ours.spec is hrnet.ARCHS[timm_models.MODEL_ARCHS[pair.name]]
+    for attribute in ("num_classes", "num_features", "head_hidden_size"):
+        assert getattr(ours, attribute) == getattr(reference, attribute), attribute
+    taps = [(info["num_chs"], info["reduction"]) for info in ours.feature_info]
+    assert taps == [(info["num_chs"], info["reduction"]) for info in reference.feature_info]
+    assert as_json(ours.pretrained_cfg) == pristine_timm["built"][pair.name]
+    assert ours.default_cfg == ours.pretrained_cfg
+
+
+def test_state_dict_keys_and_shapes(pair: SimpleNamespace) -> None:
+    assert pair.layout == shapes(pair.reference)
+
+
+def test_parameter_order(pair: SimpleNamespace) -> None:
+    """Same order as timm's, so optimizer states saved from a timm run line up with ours."""
+    assert [n for n, _ in pair.ours.named_parameters()] == [n for n, _ in pair.reference.named_parameters()]
+
+
+def test_logits(pair: SimpleNamespace) -> None:
+    x = image(1, 3, 64, 64)
+    with torch.no_grad():
+        assert_close(pair.ours(x), pair.reference(x))
+
+
+# --------------------------------------------------------------------------------------------- one small name
+@pytest.fixture(scope="module")
+def small() -> SimpleNamespace:
+    reference = randomize_norm_stats(timm_reference(SMALL)).eval()
+    ours = timm.create_model(SMALL).eval()
+    ours.load_state_dict(reference.state_dict())
+    return SimpleNamespace(ours=ours, reference=reference, x=image(2, 3, 64, 64))
+
+
+def features_pair(small: SimpleNamespace, **kwargs) -> tuple[nn.Module, nn.Module]:
+    reference = timm_reference(SMALL, features_only=True, **kwargs).eval()
+    ours = timm.create_model(SMALL, features_only=True, **kwargs).eval()
+    body = getattr(reference, "model", reference)  # the generic wrapper holds the network as ``model``
+    assert not body.load_state_dict(small.reference.state_dict(), strict=False).missing_keys
+    ours.load_state_dict(reference.state_dict())
+    return ours, reference
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(),
+        dict(feature_location=""),
+        dict(feature_location="incre", out_indices=(1, 3)),
+        dict(feature_location="", out_indices=(0, -1)),
+        dict(out_indices=2),
+    ],
+)
+def test_features_only(small: SimpleNamespace, kwargs: dict) -> None:
+    ours, reference = features_pair(small, **kwargs)
+    assert isinstance(ours, hrnet.HRNet)
+    assert shapes(ours) == shapes(reference)
+    assert ours.feature_info.channels() == reference.feature_info.channels()
+    assert ours.feature_info.reduction() == reference.feature_info.reduction()
+    assert ours.feature_info.out_indices == reference.feature_info.out_indices
+    assert ours.pretrained_cfg == reference.pretrained_cfg
+    with torch.no_grad():
+        assert_close(ours(small.x), reference(small.x))
+
+
+def test_features_through_forward_intermediates_getter(small: SimpleNamespace) -> None:
+    ours, reference = features_pair(small, feature_cls="getter", out_indices=(1, 2))
+    assert shapes(ours) == shapes(reference)
+    assert ours.feature_info.channels() == reference.feature_info.channels()
+    assert ours.feature_info.reduction() == reference.feature_info.reduction()
+    with torch.no_grad():
+        assert_close(ours(small.x), reference(small.x))
+
+
+def test_forward_features_and_head(small: SimpleNamespace) -> None:
+    with torch.no_grad():
+        ours, reference = small.ours.forward_features(small.x), small.reference.forward_features(small.x)
+        assert_close(ours, reference)
+        assert_close(small.ours.forward_head(ours, pre_logits=True), small.reference.forward_head(reference, True))
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(),
+        dict(indices=[0, 2]),
+        dict(indices=[3, 1], intermediates_only=True),
+        dict(indices=2, stop_early=True),
+        dict(indices=[-4], stop_early=True),
+        dict(indices=[0], stop_early=True),
+        dict(indices=1, intermediates_only=True),
+    ],
+)
+def test_forward_intermediates(small: SimpleNamespace, kwargs: dict) -> None:
+    with torch.no_grad():
+        assert_close(
+            small.ours.forward_intermediates(small.x, **kwargs),
+            small.reference.forward_intermediates(small.x, **kwargs),
+        )
+
+
+@pytest.mark.parametrize("indices", [1, [0], [1, 2], [0, 3], 5])
+def test_prune_intermediate_layers(small: SimpleNamespace, indices) -> None:
+    ours, reference = copy.deepcopy(small.ours), copy.deepcopy(small.reference)
+    assert ours.prune_intermediate_layers(indices) == reference.prune_intermediate_layers(indices)
+    assert shapes(ours) == shapes(reference)
+    assert (ours.num_features, ours.num_classes) == (reference.num_features, reference.num_classes)
+    with torch.no_grad():
+        assert_close(ours.forward_intermediates(small.x, indices), reference.forward_intermediates(small.x, indices))
+        # after a stem-only prune timm's forward returns the stem map, ours the list of trunk outputs [stem]
+        expected = reference(small.x)
+        assert_close(ours(small.x), [expected] if ours.stem_only else expected)
+
+
+@pytest.mark.parametrize("num_classes, global_pool", [(10, "max"), (7, None), (0, "avg")])
+def test_reset_classifier(small: SimpleNamespace, num_classes: int, global_pool: str | None) -> None:
+    ours, reference = copy.deepcopy(small.ours), copy.deepcopy(small.reference)
+    ours.reset_classifier(num_classes, global_pool)
+    reference.reset_classifier(num_classes, global_pool)
+    assert shapes(ours) == shapes(reference)
+    assert (ours.num_classes, ours.head_hidden_size) == (reference.num_classes, reference.head_hidden_size)
+    assert type(ours.get_classifier()) is type(reference.get_classifier())
+    ours.get_classifier().load_state_dict(reference.get_classifier().state_dict())
+    with torch.no_grad():
+        assert_close(ours(small.x), reference(small.x))
+
+
+def test_reset_classifier_needs_the_classification_head() -> None:
+    with pytest.raises(ValueError, match="head='cls'"):
+        hrnet.HRNet("w18_small").reset_classifier(10)
+    with pytest.raises(ValueError, match="num_classes"):
+        hrnet.HRNet("w18_small", head="cls").reset_classifier(-1)
+
+
+@pytest.mark.parametrize("coarse", [False, True])
+def test_parameter_groups(small: SimpleNamespace, coarse: bool) -> None:
+    ours = timm.models.group_parameters(small.ours, small.ours.group_matcher(coarse))
+    reference = timm.models.group_parameters(small.reference, small.reference.group_matcher(coarse))
+    assert {group: sorted(names) for group, names in ours.items()} == {
+        group: sorted(names) for group, names in reference.items()
+    }
+
+
+def test_bad_tap_indices_are_clear_errors(small: SimpleNamespace) -> None:
+    with pytest.raises(ValueError, match=r"tap indices in \[-5, 4\]"):
+        small.ours.forward_intermediates(small.x, indices=[5])
+    with pytest.raises(ValueError, match="feature_location"):
+        timm.create_model(SMALL, features_only=True, feature_location="final")
+    with pytest.raises(ValueError, match="output_fmt"):
+        small.ours.forward_intermediates(small.x, output_fmt="NHWC")
+
+
+# --------------------------------------------------------------------------------------------- pretrained loading
+@pytest.fixture(scope="module")
+def timm_checkpoint(small: SimpleNamespace, tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("weights") / "hrnet_w18_small.pth"
+    torch.save(small.reference.state_dict(), path)
+    return str(path)
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(in_chans=1), dict(features_only=True, out_indices=(0, 4))])
+def test_pretrained_from_local_file(timm_checkpoint: str, kwargs: dict) -> None:
+    overlay = dict(file=timm_checkpoint)
+    ours = timm.create_model(SMALL, pretrained=True, pretrained_cfg_overlay=overlay, **kwargs).eval()
+    reference = timm_reference(SMALL, pretrained=True, pretrained_cfg_overlay=overlay, **kwargs).eval()
+    x = image(1, kwargs.get("in_chans", 3), 64, 64)
+    with torch.no_grad():
+        assert_close(ours(x), reference(x))
+
+
+def test_pretrained_with_new_classifier_keeps_the_body(timm_checkpoint: str, small: SimpleNamespace) -> None:
+    ours = timm.create_model(SMALL, pretrained=True, pretrained_cfg_overlay=dict(file=timm_checkpoint), num_classes=5)
+    assert ours.num_classes == 5
+    with torch.no_grad():
+        assert_close(ours.eval().forward_features(small.x), small.reference.forward_features(small.x))
+
+
+# --------------------------------------------------------------------------------------------- import
+def test_import_registers_silently() -> None:
+    script = "import hrnet, timm; print(type(timm.create_model('hrnet_w18_small')).__module__)"
+    result = subprocess.run([sys.executable, "-W", "error", "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.strip() == "hrnet.backbone"
+
+
+def test_import_without_timm() -> None:
+    script = (
+        "import sys\n"
+        "sys.modules['timm'] = None  # makes `import timm` fail\n"
+        "import hrnet\n"
+        "assert 'hrnet.timm_models' not in sys.modules\n"
+        "print(hrnet.HRNet('w18_small', head='cls').num_features)\n"
+    )
+    result = subprocess.run([sys.executable, "-W", "error", "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.strip() == "2048"
+
+
+# --------------------------------------------------------------------------------------------- beyond timm
+@pytest.mark.parametrize("size", [(97, 131), (473, 473)])
+def test_any_input_size(small: SimpleNamespace, size: tuple[int, int]) -> None:
+    x = image(1, 3, *size)
+    features = timm.create_model(SMALL, features_only=True).eval()
+    with torch.no_grad():
+        assert small.ours(x).shape == (1, 1000)
+        maps = features(x)
+        with pytest.raises(RuntimeError):  # timm's fusion upsamples by fixed factors: sizes stop matching
+            small.reference(x)
+    h, w = size
+    for tap, reduction in zip(maps, features.feature_info.reduction()):
+        steps = int(math.log2(reduction))  # every stride-2 3×3 conv (padding 1) maps n to ceil(n / 2)
+        expected = (math.ceil(h / 2**steps), math.ceil(w / 2**steps))
+        assert tuple(tap.shape[-2:]) == expected
+
+
+def test_gradient_checkpointing_same_gradients() -> None:
+    model = timm.create_model(SMALL).train()
+    checkpointed = copy.deepcopy(model)
+    checkpointed.set_grad_checkpointing(True)
+    x, weights = image(2, 3, 64, 64), image(2, 1000, seed=1)
+    grads, calls = [], []
+    for net in (model, checkpointed):
+        count = [0]
+        net.stage4[0].fuse_layers.register_forward_pre_hook(lambda *_, count=count: count.__setitem__(0, count[0] + 1))
+        (net(x) * weights).sum().backward()
+        grads.append(torch.cat([p.grad.flatten() for p in net.parameters()]))
+        calls.append(count[0])
+    assert calls == [1, 2]  # torch.utils.checkpoint enters a checkpointed block again in backward
+    assert max_rel_diff(grads[1], grads[0]) <= TOLERANCE
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(features_only=True)])
+def test_torchscript_of_timm_created_model(small: SimpleNamespace, kwargs: dict) -> None:
+    model = timm.create_model(SMALL, **kwargs).eval()
+    scripted = torch.jit.script(model)
+    with torch.no_grad():
+        for x in (small.x, image(1, 3, 97, 131)):
+            assert_close(scripted(x), model(x))
