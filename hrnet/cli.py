@@ -22,9 +22,13 @@ def main(argv: list[str] | None = None) -> int:
         from .tables import print_tables
 
         return print_tables()
-    from .checkpoint import convert_file
+    from .checkpoint import CheckpointError, convert_file
 
-    print(convert_file(args.src, args.dst, to=args.to))
+    try:
+        print(convert_file(args.src, args.dst, to=args.to))
+    except CheckpointError as error:
+        print(f"hrnet convert: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

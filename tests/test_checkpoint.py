@@ -493,3 +493,12 @@ def test_convert_state_dict_warns_about_what_it_leaves_out(timm_state) -> None:
     ):
         converted = hrnet.convert_state_dict(official_seg(timm_state), to="timm")
     assert converted.keys() == trunk(timm_state).keys()
+
+
+def test_cli_convert_reports_a_bad_file_in_one_line(tmp_path, capsys) -> None:
+    src = tmp_path / "notes.txt"
+    src.write_text("not a checkpoint")
+    assert cli_main(["convert", str(src), str(tmp_path / "out.pth"), "--to", "timm"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hrnet convert: ") and str(src) in err
+    assert not (tmp_path / "out.pth").exists()
