@@ -1,24 +1,28 @@
 # The two commands of the README: `make tables` (the paper's complexity tables) and `make test`.
-# Both create the virtual environment in .venv on first use (torch, timm, pytest, ruff) and reuse it.
+# `make test` first creates the virtual environment in .venv (torch, timm, pytest, ruff and the OpenMMLab
+# stack, see tools/setup_env.sh) and reuses it afterwards; `make tables` needs only the core.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.core: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/openmmlab.txt -e '.[timm]'
 	touch $@
+
+$(BIN)/.installed: pyproject.toml requirements/openmmlab.txt tools/setup_env.sh tools/build_mmcv.sh
+	PYTHON=$(PYTHON) tools/setup_env.sh $(VENV)
+	touch $(BIN)/.core $@
 
 .PHONY: env tables test lint
 env: $(BIN)/.installed
 
-tables: $(BIN)/.installed
+tables: $(BIN)/.core
 	$(BIN)/hrnet tables
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check hrnet tests benchmarks
+	$(BIN)/ruff check hrnet tests benchmarks configs
 
 test: $(BIN)/.installed
-	$(BIN)/ruff check hrnet tests benchmarks
+	$(BIN)/ruff check hrnet tests benchmarks configs
 	$(BIN)/python -m pytest -q

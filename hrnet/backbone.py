@@ -26,7 +26,7 @@ from .heads import (
 from .module import HighResolutionModule, Stage, Transition, run_units
 from .registry import MODELS
 from .specs import ArchSpec, StageSpec, get_arch
-from .units import UNITS, NormLayer, batch_norm, make_units
+from .units import UNITS, NormLayer, ResidualUnit, batch_norm, make_units
 
 FUSION_SCOPES: tuple[str, ...] = ("within", "across", "final")  # Table 12 (c), (b), (a)
 STREAM_LAYOUTS: tuple[str, ...] = ("progressive", "parallel")
@@ -79,6 +79,8 @@ class HRNet(nn.Module):
         upsample: fusion upsampling, ``'nearest'`` (classification / pose / detection weights) or
             ``'bilinear'`` (segmentation weights); always to the exact target size.
         align_corners: bilinear corner alignment (the official OCR models use ``True``).
+        upsample_by_factor: upsample by the power of two first, then resize to the exact size when that
+            differs (mmseg's order; the same as the default direct resize on sides that are multiples of 32).
         frozen_stages: freeze the stem (0) and stages 1 … n (no gradients, BN in eval); -1 freezes nothing.
         norm_eval: keep every BN in eval mode while training (frozen statistics for small batches).
         fusion / fusion_downsample / fusion_op / streams: the §7 ablations (Table 12 and text).
@@ -99,6 +101,7 @@ class HRNet(nn.Module):
         head_channels: Optional[int] = None,
         pyramid_levels: int = 5,
         align_corners: bool = False,
+        upsample_by_factor: bool = False,
         frozen_stages: int = -1,
         norm_eval: bool = False,
         zero_init_residual: bool = False,
@@ -143,7 +146,12 @@ class HRNet(nn.Module):
         fused = fused_modules(spec, fusion)
         single_output = head in ("v1", "v1h")
         fusion_kwargs = dict(
-            norm_layer=norm, upsample=upsample, downsample=fusion_downsample, op=fusion_op, align_corners=align_corners
+            norm_layer=norm,
+            upsample=upsample,
+            downsample=fusion_downsample,
+            op=fusion_op,
+            align_corners=align_corners,
+            upsample_by_factor=upsample_by_factor,
         )
         for index, stage in enumerate(spec.stages[1:], start=1):
             widths = [c * UNITS[stage.block].expansion for c in stage.num_channels]
@@ -197,11 +205,8 @@ class HRNet(nn.Module):
             dict(num_chs=c, reduction=4 * 2**i, module=f"stage{i + 1}") for i, c in enumerate(tap_channels)
         ]
 
+        self.zero_init_residual = zero_init_residual
         self.init_weights()
-        if zero_init_residual:
-            for module in self.modules():
-                if hasattr(module, "last_norm"):
-                    nn.init.zeros_(module.last_norm().weight)
         self._freeze_stages()
 
     # ------------------------------------------------------------------ description
@@ -232,6 +237,10 @@ class HRNet(nn.Module):
             elif isinstance(module, (nn.BatchNorm2d, nn.SyncBatchNorm, nn.GroupNorm)):
                 nn.init.ones_(module.weight)
                 nn.init.zeros_(module.bias)
+        if self.zero_init_residual:  # each residual unit starts as its shortcut
+            for module in self.modules():
+                if isinstance(module, ResidualUnit):
+                    nn.init.zeros_(module.last_norm().weight)
 
     def stage_modules(self, index: int) -> List[nn.Module]:
         """The modules of stage ``index`` as ``frozen_stages`` counts them (0: stem; i: stage i and the

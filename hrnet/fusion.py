@@ -11,7 +11,6 @@ Every resize goes to the exact size of the target branch (never a fixed scale fa
 size works. ``op='mul'`` is the ablation that multiplies the transformed inputs instead of summing them.
 """
 
-
 from typing import List
 
 import torch
@@ -47,18 +46,36 @@ class Keep(nn.Module):
 
 
 class UpTransform(nn.Sequential):
-    """``f_xr`` for a lower-resolution input: 1×1 conv + BN (keys ``0``, ``1``), then upsample."""
+    """``f_xr`` for a lower-resolution input: 1×1 conv + BN (keys ``0``, ``1``), then upsample.
+
+    ``by_factor`` first upsamples by the power of two between the branches, then resizes to the target
+    when that differs (mmseg's order). It equals the direct resize whenever the input sides are multiples
+    of 32 and differs slightly on other sizes.
+    """
 
     def __init__(
-        self, in_channels: int, out_channels: int, norm_layer: NormLayer, mode: str, align_corners: bool
+        self,
+        in_channels: int,
+        out_channels: int,
+        norm_layer: NormLayer,
+        mode: str,
+        align_corners: bool,
+        factor: int = 2,
+        by_factor: bool = False,
     ) -> None:
         super().__init__(*conv_norm(in_channels, out_channels, 1, norm_layer, relu=False))
         self.mode = mode
         self.align_corners = align_corners
+        self.factor = factor
+        self.by_factor = by_factor
 
     def forward(self, x: torch.Tensor, size: List[int]) -> torch.Tensor:
         for layer in self:
             x = layer(x)
+        if self.by_factor:
+            x = resize(x, [x.shape[-2] * self.factor, x.shape[-1] * self.factor], self.mode, self.align_corners)
+            if x.shape[-2] == size[0] and x.shape[-1] == size[1]:
+                return x
         return resize(x, size, self.mode, self.align_corners)
 
 
@@ -114,6 +131,7 @@ class MultiResolutionFusion(nn.ModuleList):
         downsample: str = "conv",
         op: str = "sum",
         align_corners: bool = False,
+        upsample_by_factor: bool = False,
     ) -> None:
         check_choice("upsample", upsample, UPSAMPLE_MODES)
         check_choice("downsample", downsample, DOWNSAMPLE_MODES)
@@ -127,11 +145,19 @@ class MultiResolutionFusion(nn.ModuleList):
                 if x == r:
                     row.append(Keep())
                 elif x > r:
-                    row.append(UpTransform(in_channels, channels[r], norm_layer, upsample, align_corners))
-                else:
                     row.append(
-                        DownTransform(in_channels, channels[r], r - x, norm_layer, downsample, align_corners)
+                        UpTransform(
+                            in_channels,
+                            channels[r],
+                            norm_layer,
+                            upsample,
+                            align_corners,
+                            2 ** (x - r),
+                            upsample_by_factor,
+                        )
                     )
+                else:
+                    row.append(DownTransform(in_channels, channels[r], r - x, norm_layer, downsample, align_corners))
             rows.append(nn.ModuleList(row))
         super().__init__(rows)
         self.multiply = op == "mul"

@@ -1,6 +1,5 @@
 """``HighResolutionModule`` (parallel branches + fusion), stage transitions and stages."""
 
-
 from typing import List, Sequence
 
 import torch
@@ -41,6 +40,7 @@ class HighResolutionModule(nn.Module):
         downsample: str = "conv",
         op: str = "sum",
         align_corners: bool = False,
+        upsample_by_factor: bool = False,
     ) -> None:
         super().__init__()
         if not len(in_channels) == len(num_blocks) == len(num_channels):
@@ -58,7 +58,14 @@ class HighResolutionModule(nn.Module):
         self.fuse_layers: MultiResolutionFusion | None = None
         if fuse and num_branches > 1:
             self.fuse_layers = MultiResolutionFusion(
-                self.out_channels, self.num_outputs, norm_layer, upsample, downsample, op, align_corners
+                self.out_channels,
+                self.num_outputs,
+                norm_layer,
+                upsample,
+                downsample,
+                op,
+                align_corners,
+                upsample_by_factor,
             )
         self.grad_checkpointing = False
 

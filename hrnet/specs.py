@@ -70,6 +70,27 @@ class ArchSpec:
         return extra
 
 
+def spec_from_mm_extra(extra: dict, name: str = "custom") -> ArchSpec:
+    """Read the ``extra`` dict of OpenMMLab / official HRNet configs (``stage1`` … ``stage4``)."""
+    stages = []
+    for index in range(1, 5):
+        key = f"stage{index}"
+        if key not in extra:
+            raise ValueError(f"extra must hold stage1 … stage4, missing {key!r} in {sorted(extra)}")
+        stage = extra[key]
+        block = str(stage.get("block", "BASIC")).lower()
+        if int(stage.get("num_branches", len(stage["num_channels"]))) != len(stage["num_channels"]):
+            raise ValueError(f"{key}: num_branches does not match num_channels {stage['num_channels']}")
+        stages.append(
+            StageSpec(int(stage["num_modules"]), tuple(stage["num_blocks"]), tuple(stage["num_channels"]), block)
+        )
+    spec = ArchSpec(name, tuple(stages))  # type: ignore[arg-type]
+    for known in ARCHS.values():
+        if known.stages == spec.stages:
+            return known
+    return spec
+
+
 def _pyramid(width: int, branches: int) -> tuple[int, ...]:
     return tuple(width * 2**i for i in range(branches))
 

@@ -41,7 +41,9 @@ def conv_norm(
     return nn.Sequential(*layers)
 
 
-class _ResidualUnit(nn.Module):
+class ResidualUnit(nn.Module):
+    """Shared shape of the units: ``relu(residual(x) + shortcut(x))``."""
+
     expansion = 1
 
     def add_shortcut(self, in_channels: int, channels: int, stride: int, norm_layer: NormLayer) -> None:
@@ -66,7 +68,7 @@ class _ResidualUnit(nn.Module):
 
 
 @MODELS.register
-class BasicUnit(_ResidualUnit):
+class BasicUnit(ResidualUnit):
     """Two 3×3 conv + BN with an identity (or projected) shortcut: the unit of stages 2-4."""
 
     expansion = 1
@@ -90,7 +92,7 @@ class BasicUnit(_ResidualUnit):
 
 
 @MODELS.register
-class BottleneckUnit(_ResidualUnit):
+class BottleneckUnit(ResidualUnit):
     """1×1 reduce, 3×3, 1×1 expand (×4): the unit of stage 1 and of the classification head."""
 
     expansion = 4
@@ -116,7 +118,7 @@ class BottleneckUnit(_ResidualUnit):
         return self.bn3(self.conv3(x))
 
 
-UNITS: dict[str, type[_ResidualUnit]] = {"basic": BasicUnit, "bottleneck": BottleneckUnit}
+UNITS: dict[str, type[ResidualUnit]] = {"basic": BasicUnit, "bottleneck": BottleneckUnit}
 
 
 def make_units(

@@ -396,3 +396,19 @@ def test_torchscript_every_head(small_models: dict, head: str | None) -> None:
         ours, ref = scripted(x), model(x)
     for a, b in zip([ours] if head == "cls" else ours, [ref] if head == "cls" else ref):
         assert max_rel_diff(a, b) <= 1e-6
+
+
+def test_upsampling_by_factor_first_only_differs_off_multiples_of_32() -> None:
+    """mmseg's order (×2^k, then to the exact size) equals the direct resize on multiples of 32 and still runs
+    on other sizes."""
+    torch.manual_seed(0)
+    direct = randomize_norm_stats(hrnet.HRNet("w18_small", upsample="bilinear")).eval()
+    stepwise = hrnet.HRNet("w18_small", upsample="bilinear", upsample_by_factor=True).eval()
+    stepwise.load_state_dict(direct.state_dict())
+    with torch.no_grad():
+        x = torch.randn(1, 3, 96, 128)
+        assert all(max_rel_diff(a, b) == 0 for a, b in zip(stepwise(x), direct(x)))
+        odd = torch.randn(1, 3, 97, 131)
+        outputs = stepwise(odd)
+        assert [tuple(t.shape[1:]) for t in outputs] == expected_shapes(None, "w18_small", 97, 131)
+        assert max(max_rel_diff(a, b) for a, b in zip(outputs, direct(odd))) > 1e-4

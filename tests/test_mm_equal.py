@@ -1,0 +1,220 @@
+"""The OpenMMLab adapters against the frameworks' own HRNets at equal weights, registry resolution from
+each framework, checkpoints through configs, and backbone controls inside framework models."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from conftest import max_rel_diff, randomize_norm_stats
+from mmdet.models.backbones import HRNet as MMDetHRNet
+from mmdet.models.necks import HRFPN
+from mmdet.registry import MODELS as MMDET_MODELS
+from mmengine.model import revert_sync_batchnorm
+from mmengine.registry import DefaultScope
+from mmengine.runner import load_checkpoint as mmengine_load_checkpoint
+from mmpose.models.backbones import HRNet as MMPoseHRNet
+from mmpose.registry import MODELS as MMPOSE_MODELS
+from mmseg.models.backbones import HRNet as MMSegHRNet
+from mmseg.registry import MODELS as MMSEG_MODELS
+from torch import nn
+
+import hrnet
+import hrnet.mm  # noqa: F401  (registers the hrnet scope)
+from hrnet.mm.backbone import MMHRNet
+
+# The frameworks' own way of writing an HRNet (W18-small v2 keeps the tests quick; every stage kind is there).
+EXTRA = hrnet.ARCHS["w18_small_v2"].as_mm_extra()
+BRANCHES = list(hrnet.ARCHS["w18_small_v2"].branch_channels)
+EVEN, ODD = (96, 128), (97, 131)
+
+
+def equal_outputs(ours, theirs) -> None:
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        assert a.shape == b.shape
+        assert max_rel_diff(a, b) <= 1e-5
+
+
+def copy_weights(theirs: nn.Module, ours: nn.Module) -> None:
+    """Their state dict into ours, strictly: the layouts must be the same."""
+    randomize_norm_stats(theirs)
+    ours.load_state_dict(theirs.state_dict(), strict=True)
+
+
+def run(model: nn.Module, size: tuple[int, int], seed: int = 0):
+    x = torch.randn(2, 3, *size, generator=torch.Generator().manual_seed(seed))
+    model.eval()  # (mmpose's HRNet.train returns None, so no chaining)
+    with torch.no_grad():
+        return model(x)
+
+
+def build_in_scope(scope: str, registry, cfg: dict) -> nn.Module:
+    with DefaultScope.overwrite_default_scope(scope):
+        return registry.build(cfg)
+
+
+# --------------------------------------------------------------------------------------------- registry
+@pytest.mark.parametrize(
+    "scope, registry, mode",
+    [("mmpose", MMPOSE_MODELS, "nearest"), ("mmseg", MMSEG_MODELS, "bilinear"), ("mmdet", MMDET_MODELS, "nearest")],
+)
+def test_type_resolves_from_every_framework(scope: str, registry, mode: str) -> None:
+    model = build_in_scope(scope, registry, dict(type="hrnet.HRNet", extra=EXTRA))
+    assert isinstance(model, MMHRNet)
+    up = model.stage2[0].fuse_layers[0][1]
+    assert up.mode == mode  # follows the framework that builds it
+    explicit = build_in_scope(
+        scope, registry, dict(type="hrnet.HRNet", arch="w18_small", upsample_cfg=dict(mode="bilinear"))
+    )
+    assert explicit.stage2[0].fuse_layers[0][1].mode == "bilinear"
+    outputs = run(model, EVEN)
+    assert isinstance(outputs, tuple)
+    # mmpose's HRNet gives one output unless extra['stage4'] asks for more; mmseg's and mmdet's give four.
+    assert len(outputs) == (1 if scope == "mmpose" else 4)
+
+
+def test_unknown_arguments_are_clear_errors() -> None:
+    with pytest.raises(ValueError, match="exactly one of arch"):
+        MMHRNet()
+    with pytest.raises(ValueError, match="norm_cfg type must be one of"):
+        MMHRNet(arch="w18_small", norm_cfg=dict(type="LN"))
+    with pytest.raises(ValueError, match="missing 'stage4'"):
+        MMHRNet(extra={k: v for k, v in EXTRA.items() if k != "stage4"})
+
+
+# --------------------------------------------------------------------------------------------- mmpose
+@pytest.mark.parametrize("multiscale", [False, True])
+def test_equals_mmpose_hrnet(multiscale: bool) -> None:
+    extra = copy.deepcopy(EXTRA)
+    extra["stage4"]["multiscale_output"] = multiscale
+    theirs = MMPoseHRNet(extra=copy.deepcopy(extra))
+    ours = build_in_scope("mmpose", MMPOSE_MODELS, dict(type="hrnet.HRNet", extra=extra))
+    copy_weights(theirs, ours)
+    equal_outputs(run(ours, EVEN), run(theirs, EVEN))
+    assert len(run(ours, EVEN)) == (4 if multiscale else 1)
+    # theirs upsamples by a fixed factor and fails on odd sizes; ours resizes to the branch size
+    with pytest.raises(RuntimeError):
+        run(theirs, ODD)
+    assert run(ours, ODD)[0].shape[-2:] == (25, 33)
+
+
+# --------------------------------------------------------------------------------------------- mmseg
+def test_equals_mmseg_hrnet_on_even_and_odd_sizes() -> None:
+    theirs = MMSegHRNet(extra=copy.deepcopy(EXTRA))
+    ours = build_in_scope("mmseg", MMSEG_MODELS, dict(type="hrnet.HRNet", extra=EXTRA))
+    copy_weights(theirs, ours)
+    for size in (EVEN, ODD, (473, 473)):
+        equal_outputs(run(ours, size), run(theirs, size))
+
+
+# --------------------------------------------------------------------------------------------- mmdet
+def test_equals_mmdet_hrnet_and_hrfpn() -> None:
+    their_backbone = MMDetHRNet(extra=copy.deepcopy(EXTRA))
+    their_neck = HRFPN(in_channels=BRANCHES, out_channels=64)
+    ours = build_in_scope("mmdet", MMDET_MODELS, dict(type="hrnet.HRNet", extra=EXTRA))
+    our_neck = MMDET_MODELS.build(dict(type="hrnet.V2pNeck", in_channels=BRANCHES, out_channels=64))
+    copy_weights(their_backbone, ours)
+    our_neck.load_state_dict(their_neck.state_dict(), strict=True)  # HRFPN's ConvModule keys, read as ours
+    for size in ((256, 320), (224, 288)):  # 1/4 maps divisible by 16, and not (pooling floors like HRFPN)
+        theirs = their_neck.eval()(list(run(their_backbone, size)))
+        equal_outputs(our_neck.eval()(run(ours, size)), theirs)
+    with pytest.raises(RuntimeError):  # HRNet + HRFPN crash on sides that are not multiples of 32
+        their_neck(run(their_backbone, (97, 131)))
+    assert len(our_neck(run(ours, (97, 131)))) == 5
+
+
+# --------------------------------------------------------------------------------------------- checkpoints via configs
+MMSEG_FCN = dict(
+    type="EncoderDecoder",
+    data_preprocessor=dict(type="SegDataPreProcessor", mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375]),
+    backbone=dict(type="HRNet", extra=EXTRA),
+    decode_head=dict(
+        type="FCNHead",
+        in_channels=BRANCHES,
+        in_index=(0, 1, 2, 3),
+        channels=sum(BRANCHES),
+        input_transform="resize_concat",
+        kernel_size=1,
+        num_convs=1,
+        concat_input=False,
+        dropout_ratio=-1,
+        num_classes=19,
+        norm_cfg=dict(type="BN"),
+        align_corners=False,
+    ),
+    test_cfg=dict(mode="whole"),
+)
+
+
+def test_mmseg_fcn_hrnet_checkpoint_loads_into_our_segmentor(tmp_path) -> None:
+    """mmseg's own FCN-HRNet, saved as the Runner saves it, loads through mmengine into backbone
+    ``hrnet.HRNet`` + decode head ``hrnet.V2Head``; the logits are equal."""
+    theirs = build_in_scope("mmseg", MMSEG_MODELS, copy.deepcopy(MMSEG_FCN))
+    randomize_norm_stats(theirs)
+    path = tmp_path / "fcn_hrnet.pth"
+    torch.save({"meta": {"epoch": 1}, "state_dict": theirs.state_dict()}, path)
+
+    cfg = copy.deepcopy(MMSEG_FCN)
+    cfg["backbone"] = dict(type="hrnet.HRNet", extra=EXTRA)
+    head = {k: v for k, v in cfg["decode_head"].items() if k not in ("kernel_size", "num_convs", "concat_input")}
+    cfg["decode_head"] = dict(head, type="hrnet.V2Head", input_transform="multiple_select")
+    ours = build_in_scope("mmseg", MMSEG_MODELS, cfg)
+    mmengine_load_checkpoint(ours, str(path), strict=True)
+    x = torch.randn(1, 3, 97, 131)
+    with torch.no_grad():
+        equal_outputs([ours.eval()._forward(x)], [theirs.eval()._forward(x)])
+
+
+def test_imagenet_checkpoint_through_init_cfg(tmp_path) -> None:
+    """An ImageNet file (classification head included) initialises a pose backbone with no noise; the
+    unused head keys are reported as ignored, and a file of another width is an error naming shapes."""
+    source = randomize_norm_stats(hrnet.HRNet("w18_small_v2", head="cls"))
+    path = tmp_path / "imagenet.pth"
+    torch.save(source.state_dict(), path)
+    cfg = dict(type="hrnet.HRNet", extra=EXTRA, init_cfg=dict(type="Pretrained", checkpoint=str(path)))
+    ours = build_in_scope("mmpose", MMPOSE_MODELS, cfg)
+    ours.init_weights()
+    for key, value in ours.state_dict().items():
+        assert torch.equal(value, source.state_dict()[key]), key
+    report = ours.load_report
+    assert not report.unexpected and any(k.startswith("incre_modules.") for k in report.ignored)
+
+    wrong = tmp_path / "w32.pth"
+    torch.save(hrnet.HRNet("w32", head="cls").state_dict(), wrong)
+    model = build_in_scope("mmpose", MMPOSE_MODELS, dict(cfg, init_cfg=dict(type="Pretrained", checkpoint=str(wrong))))
+    with pytest.raises(hrnet.CheckpointError, match="shape"):
+        model.init_weights()
+
+
+# --------------------------------------------------------------------------------------------- controls in a framework
+def test_frozen_stages_inside_an_mmpose_model() -> None:
+    cfg = dict(
+        type="TopdownPoseEstimator",
+        data_preprocessor=dict(
+            type="PoseDataPreprocessor", mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375]
+        ),
+        backbone=dict(type="hrnet.HRNet", extra=EXTRA, frozen_stages=2, norm_cfg=dict(type="SyncBN")),
+        head=dict(
+            type="HeatmapHead",
+            in_channels=BRANCHES[0],
+            out_channels=17,
+            deconv_out_channels=None,
+            loss=dict(type="KeypointMSELoss", use_target_weight=True),
+            decoder=dict(type="MSRAHeatmap", input_size=(48, 64), heatmap_size=(12, 16), sigma=2),
+        ),
+    )
+    model = build_in_scope("mmpose", MMPOSE_MODELS, cfg)
+    assert isinstance(model.backbone.bn1, nn.SyncBatchNorm)  # norm_cfg honoured
+    model = revert_sync_batchnorm(model)  # what the Runner does in a single process
+    model.train()
+    backbone = model.backbone
+    frozen = [m for i in range(3) for m in backbone.stage_modules(i)]
+    assert all(not m.training for f in frozen for m in f.modules())
+    assert backbone.stage3.training and backbone.stage4.training
+    feats = model.extract_feat(torch.randn(2, 3, 64, 48))
+    model.head.forward(feats).sum().backward()
+    frozen_ids = {id(p) for f in frozen for p in f.parameters()}
+    for name, param in backbone.named_parameters():
+        assert (param.grad is None) == (id(param) in frozen_ids), name
