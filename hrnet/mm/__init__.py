@@ -1,0 +1,19 @@
+"""OpenMMLab adapters, imported by configs through ``custom_imports=dict(imports=['hrnet.mm'])``.
+
+Everything registers into the ``hrnet`` scope (a child of mmengine's root registry): ``hrnet.HRNet``
+(backbone), ``hrnet.V2Head`` (mmseg decode head), ``hrnet.V2pNeck`` (mmdet neck). The framework adapters
+load only when their framework is installed.
+"""
+
+from importlib.util import find_spec
+
+from . import compat  # noqa: F401  (torch.load default for mmengine's own checkpoints)
+from .backbone import MMHRNet
+from .registry import MODELS
+
+if find_spec("mmseg") is not None:
+    from .seg import V2DecodeHead  # noqa: F401
+if find_spec("mmdet") is not None:
+    from .det import V2pNeck  # noqa: F401
+
+__all__ = ["MMHRNet", "MODELS"]
