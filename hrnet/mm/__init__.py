@@ -1,8 +1,8 @@
 """OpenMMLab adapters, imported by configs through ``custom_imports=dict(imports=['hrnet.mm'])``.
 
 Everything registers into the ``hrnet`` scope (a child of mmengine's root registry): ``hrnet.HRNet``
-(backbone), ``hrnet.V2Head`` (mmseg decode head), ``hrnet.V2pNeck`` (mmdet neck). The framework adapters
-load only when their framework is installed.
+(backbone), ``hrnet.V2Head`` (mmseg decode head), ``hrnet.V2pNeck`` (mmdet neck), ``hrnet.LIPDataset``
+(mmseg dataset). The framework adapters load only when their framework is installed.
 """
 
 from importlib.util import find_spec
@@ -12,6 +12,7 @@ from .backbone import MMHRNet
 from .registry import MODELS
 
 if find_spec("mmseg") is not None:
+    from .datasets import LIPDataset  # noqa: F401
     from .seg import V2DecodeHead  # noqa: F401
 if find_spec("mmdet") is not None:
     from .det import V2pNeck  # noqa: F401

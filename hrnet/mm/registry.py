@@ -1,7 +1,9 @@
 """The ``hrnet`` registry scope: a child of mmengine's root registry, so ``type='hrnet.X'`` resolves
 from mmpose, mmseg and mmdet configs alike."""
 
+from mmengine.registry import DATASETS as ROOT_DATASETS
 from mmengine.registry import MODELS as ROOT_MODELS
 from mmengine.registry import Registry
 
 MODELS = Registry("model", parent=ROOT_MODELS, scope="hrnet", locations=["hrnet.mm"])
+DATASETS = Registry("dataset", parent=ROOT_DATASETS, scope="hrnet", locations=["hrnet.mm"])

@@ -1,0 +1,12 @@
+# Paper Table 1, HRNetV1-W48 (ImageNet-pretrained), 384×288: COCO val AP 76.3.
+_base_ = './mmpose_hrnetv1-w32_210e_coco-384x288.py'  # the paper's schedule; only the width changes
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='hrnet.HRNet',
+        arch='w48',
+        head='v1',
+        init_cfg=dict(type='Pretrained', checkpoint='https://download.openmmlab.com/mmpose/pretrain_models/'
+                      'hrnet_w48-8ef0771d.pth')),
+    head=dict(in_channels=48))

@@ -1,0 +1,189 @@
+"""configs/seg through mmseg's Runner: every paper row trains one iteration and validates with mmseg's mIoU on
+synthetic samples written in its data set's own layout (Cityscapes, PASCAL-Context, LIP); plus the LIP data set."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
+from mmseg.registry import TRANSFORMS
+from torch import nn
+
+import hrnet.mm  # noqa: F401  (registers the hrnet scope)
+from hrnet.mm.datasets import LIPDataset
+from hrnet.mm.seg import V2DecodeHead
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "seg"
+SHRINK = 8  # every image size of a config's pipelines is divided by this on CPU
+SAMPLES = 2  # per split
+
+# LIP's 20 labels in id order, as its release documents them (0 is background).
+LIP_RELEASE_LABELS = (
+    "Background", "Hat", "Hair", "Glove", "Sunglasses", "UpperClothes", "Dress", "Coat", "Socks", "Pants",
+    "Jumpsuits", "Scarf", "Skirt", "Face", "Left-arm", "Right-arm", "Left-leg", "Right-leg", "Left-shoe", "Right-shoe",
+)  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------ synthetic data
+def write_sample(image_path: Path, label_path: Path, size: tuple[int, int], labels: list[int], seed: int) -> None:
+    """A random image and a label map of horizontal bands drawn from ``labels`` (so crops see several)."""
+    rng = np.random.default_rng(seed)
+    height, width = size
+    image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    bands = rng.choice(labels, size=8)
+    label = np.repeat(bands, -(-height // 8))[:height, None].repeat(width, axis=1).astype(np.uint8)
+    label[: height // 10, : width // 10] = 255  # an ignored corner
+    for path in (image_path, label_path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    assert cv2.imwrite(str(image_path), image) and cv2.imwrite(str(label_path), label)
+
+
+def write_cityscapes(root: Path) -> Path:
+    """``leftImg8bit/<split>/<city>/*_leftImg8bit.png`` with ``gtFine/<split>/<city>/*_gtFine_labelTrainIds.png``
+    (train ids 0 … 18), at 1/8 of Cityscapes' 1024×2048."""
+    for split in ("train", "val"):
+        for i in range(SAMPLES):
+            stem = f"synth_{i:06d}_000019"
+            write_sample(
+                root / "leftImg8bit" / split / "synth" / f"{stem}_leftImg8bit.png",
+                root / "gtFine" / split / "synth" / f"{stem}_gtFine_labelTrainIds.png",
+                (128, 256),
+                list(range(19)),
+                seed=i,
+            )
+    return root
+
+
+def write_pascal_context(voc: Path) -> Path:
+    """VOC2010 with ``JPEGImages/*.jpg``, ``SegmentationClassContext/*.png`` (0 background, 1 … 59) and the
+    ``ImageSets/SegmentationContext`` id lists."""
+    for split in ("train", "val"):
+        ids = [f"2008_{split}{i:02d}" for i in range(SAMPLES)]
+        for i, name in enumerate(ids):
+            image, label = voc / "JPEGImages" / f"{name}.jpg", voc / "SegmentationClassContext" / f"{name}.png"
+            write_sample(image, label, (48, 64), list(range(60)), seed=i)
+        (voc / "ImageSets" / "SegmentationContext").mkdir(parents=True, exist_ok=True)
+        (voc / "ImageSets" / "SegmentationContext" / f"{split}.txt").write_text("\n".join(ids) + "\n")
+    return voc
+
+
+def write_lip(root: Path) -> Path:
+    """``TrainVal_images/<split>_images/<id>.jpg``, ``TrainVal_parsing_annotations/<split>_segmentations/<id>.png``
+    (class ids 0 … 19) and ``TrainVal_images/<split>_id.txt``: LIP's release layout."""
+    for split in ("train", "val"):
+        ids = [f"{100000 + i}_{split}" for i in range(SAMPLES)]
+        for i, name in enumerate(ids):
+            write_sample(
+                root / "TrainVal_images" / f"{split}_images" / f"{name}.jpg",
+                root / "TrainVal_parsing_annotations" / f"{split}_segmentations" / f"{name}.png",
+                (64, 48),
+                list(range(20)),
+                seed=i,
+            )
+        (root / "TrainVal_images" / f"{split}_id.txt").write_text("\n".join(ids) + "\n")
+    return root
+
+
+WRITERS = {"cityscapes": write_cityscapes, "pascal-context": write_pascal_context, "lip": write_lip}
+
+# Each config with its data set and, where the paper prints it for exactly this network, its #params (Table 3
+# W48). Table 3's W40 45.2M fits no W40 network (see hrnet.tables); mmseg's OCR head makes 70.37M, printed 70.3M.
+ROWS = [
+    ("mmseg_hrnetv2-w40_120k_cityscapes-512x1024.py", "cityscapes", None),
+    ("mmseg_hrnetv2-w48_120k_cityscapes-512x1024.py", "cityscapes", 65.9),
+    ("mmseg_hrnetv2-w48-ocr_120k_cityscapes-512x1024.py", "cityscapes", None),
+    ("mmseg_hrnetv2-w48_60k_pascal-context-59-480x480.py", "pascal-context", None),
+    ("mmseg_hrnetv2-w48-ocr_60k_pascal-context-59-480x480.py", "pascal-context", None),
+    ("mmseg_hrnetv2-w48_60k_pascal-context-480x480.py", "pascal-context", None),
+    ("mmseg_hrnetv2-w48-ocr_60k_pascal-context-480x480.py", "pascal-context", None),
+    ("mmseg_hrnetv2-w48_110k_lip-473x473.py", "lip", None),
+    ("mmseg_hrnetv2-w48-ocr_110k_lip-473x473.py", "lip", None),
+]
+
+
+# ------------------------------------------------------------------------------------------ the cfg changes
+def shrunk(size: tuple[int, int]) -> tuple[int, ...]:
+    return tuple(max(1, round(s / SHRINK)) for s in size)
+
+
+def for_cpu(cfg: Config) -> Config:
+    """Everything a CPU run changes: image sizes, batches, one iteration, no checkpoints or weights. The data
+    paths, model, optimizer and schedule stay as the config writes them."""
+    cfg.work_dir = "work"
+    cfg.model.pretrained = None  # no downloads
+    cfg.model.data_preprocessor.size = shrunk(cfg.model.data_preprocessor.size)
+    for name, batch in (("train_dataloader", 2), ("val_dataloader", 1), ("test_dataloader", 1)):
+        loader = cfg[name]
+        loader.update(batch_size=batch, num_workers=0, persistent_workers=False)
+        for step in loader.dataset.pipeline:
+            for key in ("scale", "crop_size"):
+                if key in step:
+                    step[key] = shrunk(step[key])
+    cfg.train_cfg.update(max_iters=1, val_begin=2)  # the validation pass is run explicitly
+    cfg.default_hooks.checkpoint = None
+    cfg.default_hooks.logger.interval = 1
+    cfg.default_hooks.pop("visualization", None)  # draws nothing by default; not needed at all here
+    return cfg
+
+
+def train_and_validate(cfg: Config) -> tuple[Runner, float, dict]:
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    loss = runner.message_hub.get_scalar("train/loss").current()
+    return runner, float(loss), runner.val()
+
+
+# ------------------------------------------------------------------------------------------ tests
+@pytest.mark.parametrize("config, dataset, paper_params", ROWS, ids=[row[0][6:-3] for row in ROWS])
+def test_config_trains_and_validates(config, dataset, paper_params, tmp_path, monkeypatch) -> None:
+    cfg = Config.fromfile(CONFIGS / config)
+    monkeypatch.chdir(tmp_path)  # the data at the config's own (relative) data_root
+    for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        assert cfg[loader].dataset.data_root == cfg.train_dataloader.dataset.data_root
+    WRITERS[dataset](Path(cfg.train_dataloader.dataset.data_root))
+    runner, loss, metrics = train_and_validate(for_cpu(cfg))
+
+    assert math.isfinite(loss) and loss > 0
+    assert len(runner.val_dataloader.dataset) == SAMPLES
+    assert {"aAcc", "mIoU", "mAcc"} <= set(metrics)
+    assert all(isinstance(v, float) and 0 <= v <= 100 for v in metrics.values()), metrics
+    head = runner.model.decode_head
+    heads = list(head) if isinstance(head, nn.ModuleList) else [head]  # OCR rows: a cascade of two
+    assert isinstance(heads[0], V2DecodeHead)
+    assert heads[-1].num_classes == len(runner.val_dataloader.dataset.metainfo["classes"])
+    if paper_params is not None:
+        assert round(sum(p.numel() for p in runner.model.parameters()) / 1e6, 1) == paper_params
+
+
+def test_lip_dataset_has_the_release_labels() -> None:
+    assert LIPDataset.METAINFO["classes"] == LIP_RELEASE_LABELS
+    assert len(LIPDataset.METAINFO["palette"]) == len(LIP_RELEASE_LABELS)
+
+
+@pytest.mark.parametrize("config", [row[0] for row in ROWS if row[1] == "lip"])
+def test_lip_flip_swaps_left_and_right_labels(config) -> None:
+    """The LIP configs' flip mirrors the label map and exchanges exactly LIP's left/right part labels."""
+    cfg = Config.fromfile(CONFIGS / config)
+    (flip,) = [step for step in cfg.train_dataloader.dataset.pipeline if step.type == "RandomFlip"]
+    names = [tuple(LIP_RELEASE_LABELS[i] for i in pair) for pair in flip.swap_seg_labels]
+    expected = {(f"Left-{part}", f"Right-{part}") for part in ("arm", "leg", "shoe")}
+    assert set(names) == expected and len(names) == len(expected)
+
+    labels = np.array([list(range(20))], dtype=np.uint8)  # one row holding every label, left to right
+    with DefaultScope.overwrite_default_scope("mmseg"):
+        always = TRANSFORMS.build(dict(flip, prob=1.0))
+    flipped = always(dict(img=np.zeros((1, 20, 3), np.uint8), gt_seg_map=labels.copy(), seg_fields=["gt_seg_map"]))
+    mirrored = [LIP_RELEASE_LABELS[i] for i in flipped["gt_seg_map"][0][::-1]]  # back in the original positions
+    swapped = {left: right for pair in expected for left, right in (pair, pair[::-1])}
+    assert mirrored == [swapped.get(name, name) for name in LIP_RELEASE_LABELS]
+
+
+def test_lip_dataset_rejects_reduce_zero_label(tmp_path) -> None:
+    with pytest.raises(ValueError, match="reduce_zero_label"):
+        LIPDataset(data_root=str(write_lip(tmp_path)), reduce_zero_label=True, lazy_init=True)
