@@ -1,0 +1,5 @@
+# Paper Table 11, Faster R-CNN HRNetV2p-W40 2x: COCO test-dev box AP 42.1 (the paper has no W40 row on val).
+_base_ = 'mmdet::hrnet/faster-rcnn_hrnetv2p-w40_2x_coco.py'
+
+custom_imports = dict(imports=['hrnet.mm'], allow_failed_imports=False)
+model = dict(backbone=dict(type='hrnet.HRNet'), neck=dict(type='hrnet.V2pNeck'))

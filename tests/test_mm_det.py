@@ -1,0 +1,275 @@
+"""Every config in configs/det inside mmdet's Runner: one training iteration and one validation pass with
+mmdet's CocoMetric (bbox, and segm for instance models) on a few synthetic images written in COCO's own
+layout (``train2017/``, ``val2017/``, ``annotations/instances_*.json``, ``stuffthingmaps/`` for HTC); the
+built detectors have the paper's parameter counts (Table 7); the configs' own ``open-mmlab://`` checkpoint
+names load into the backbone; and the neck equals mmdet's HRFPN in FCOS's strided form."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import timm
+import torch
+from conftest import max_rel_diff
+from mmdet.datasets import CocoDataset
+from mmdet.models.necks import HRFPN
+from mmdet.registry import MODELS as MMDET_MODELS
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
+from mmengine.runner.checkpoint import get_external_models
+from pycocotools import mask as mask_utils
+
+import hrnet.mm  # noqa: F401  (registers the hrnet scope)
+from hrnet.mm.backbone import MMHRNet
+from hrnet.mm.det import V2pNeck
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "det"
+CONFIGS = sorted(CONFIG_DIR.glob("*.py"))
+NAME = re.compile(r"^mmdet_(?P<model>[a-z-]+)_hrnetv2p-w(?P<width>\d+)_(?P<schedule>\w+)_coco-800x1333$")
+
+# Table 7 of the paper, #param. (M) of the whole detector (H-x = HRNetV2p-Wx). Its Faster R-CNN column is left
+# out: mmdet's own Faster R-CNN with HRNet + HRFPN has 27.5 / 47.3 / 83.4 M for W18 / W32 / W48 against the
+# printed 26.2 / 45.0 / 79.4 (and mmdet's R-50-FPN 41.7 M against 39.8), while the Cascade R-CNN column, the same
+# detector with two more box heads, matches mmdet's models to 0.05 M.
+TABLE7_PARAMS_M = {
+    ("cascade-rcnn", 18): 55.1, ("cascade-rcnn", 32): 74.9, ("cascade-rcnn", 48): 111.0,
+    ("fcos", 18): 17.5, ("fcos", 32): 37.3,
+    ("mask-rcnn", 18): 30.1, ("mask-rcnn", 32): 49.9,
+    ("cascade-mask-rcnn", 18): 63.1, ("cascade-mask-rcnn", 32): 82.9, ("cascade-mask-rcnn", 48): 118.9,
+    ("htc", 18): 66.1, ("htc", 32): 85.9, ("htc", 48): 121.9,
+}  # fmt: skip
+PARAMS_TOLERANCE_M = 0.15  # printed to 0.1 M; HTC W18 / W32 build 0.11 / 0.12 M below their entries
+
+# COCO's 80 category ids (1 … 90 with gaps), in the order of mmdet's class names.
+COCO_CATEGORY_IDS = [i for i in range(1, 91) if i not in (12, 26, 29, 30, 45, 66, 68, 69, 71, 83)]
+PERSON, DOG = 1, 18
+STUFF_BACKGROUND, UNLABELED = 155, 255  # stuffthingmaps: pixel value = category id - 1, 255 = unlabeled
+IMAGE_WIDTH, IMAGE_HEIGHT = 240, 180  # on disk; the pipelines then resize as the config says
+SCALE_DIVISOR = 800 / 128  # the configs' (1333, 800)-style scales become (213, 128)
+# Image ids per split. One training image, so one iteration of batch 1: on CPU a cascade's step is mostly
+# RoIAlign over the 512 sampled RoIs of each image.
+SPLITS = {"train": (1,), "val": (2, 3)}
+
+
+# ------------------------------------------------------------------------------------------ synthetic COCO
+def draw_instances(image_id: int) -> tuple[np.ndarray, list[dict], np.ndarray]:
+    """One image with a person (polygon annotation) and a dog (compressed RLE annotation), plus its
+    stuffthingmaps label map; the shapes move with the image id."""
+    rng = np.random.default_rng(image_id)
+    image = rng.integers(0, 60, (IMAGE_HEIGHT, IMAGE_WIDTH, 3), dtype=np.uint8)
+    labels = np.full((IMAGE_HEIGHT, IMAGE_WIDTH), STUFF_BACKGROUND, np.uint8)
+    labels[:4] = UNLABELED
+    shift = 12 * image_id
+    quad = np.array([[20 + shift, 30], [90 + shift, 24], [96 + shift, 150], [26 + shift, 160]], np.int32)
+    cv2.fillPoly(image, [quad], (40, 200, 90))
+    cv2.fillPoly(labels, [quad], PERSON - 1)
+    dog = np.zeros((IMAGE_HEIGHT, IMAGE_WIDTH), np.uint8)
+    cv2.ellipse(dog, (170, 100 - shift // 2), (45, 28), 15, 0, 360, 1, -1)
+    image[dog > 0] = (220, 60, 30)
+    labels[dog > 0] = DOG - 1
+
+    xs, ys = quad[:, 0], quad[:, 1]
+    person = dict(
+        category_id=PERSON,
+        segmentation=[quad.flatten().astype(float).tolist()],
+        area=float(cv2.contourArea(quad.astype(np.float32))),
+        bbox=[float(xs.min()), float(ys.min()), float(np.ptp(xs)), float(np.ptp(ys))],
+    )
+    rle = mask_utils.encode(np.asfortranarray(dog))
+    dog_annotation = dict(
+        category_id=DOG,
+        segmentation=dict(size=rle["size"], counts=rle["counts"].decode("ascii")),
+        area=float(mask_utils.area(rle)),
+        bbox=[float(v) for v in mask_utils.toBbox(rle)],
+    )
+    return image, [person, dog_annotation], labels
+
+
+def write_coco(root: Path) -> None:
+    """COCO 2017's layout: images, ``instances_{split}2017.json`` and ``stuffthingmaps/{split}2017/*.png``."""
+    categories = [
+        dict(id=i, name=name, supercategory="object")
+        for i, name in zip(COCO_CATEGORY_IDS, CocoDataset.METAINFO["classes"])
+    ]
+    (root / "annotations").mkdir(parents=True)
+    annotation_id = 0
+    for split, image_ids in SPLITS.items():
+        images, annotations = [], []
+        for folder in (root / f"{split}2017", root / "stuffthingmaps" / f"{split}2017"):
+            folder.mkdir(parents=True)
+        for image_id in image_ids:
+            file_name = f"{image_id:012d}.jpg"
+            image, instances, labels = draw_instances(image_id)
+            assert cv2.imwrite(str(root / f"{split}2017" / file_name), image)
+            assert cv2.imwrite(str(root / "stuffthingmaps" / f"{split}2017" / f"{image_id:012d}.png"), labels)
+            images.append(dict(id=image_id, file_name=file_name, width=IMAGE_WIDTH, height=IMAGE_HEIGHT))
+            for instance in instances:
+                annotation_id += 1
+                annotations.append(dict(instance, id=annotation_id, image_id=image_id, iscrowd=0))
+        content = dict(images=images, annotations=annotations, categories=categories)
+        (root / "annotations" / f"instances_{split}2017.json").write_text(json.dumps(content))
+
+
+@pytest.fixture(scope="module")
+def coco_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("coco")
+    write_coco(root)
+    return root
+
+
+# ------------------------------------------------------------------------------------------ runner config
+def shrink_scales(pipeline: list) -> None:
+    """Divide every resize target of a pipeline by ``SCALE_DIVISOR`` (keeping the config's aspect and
+    multi-scale choices)."""
+    for transform in pipeline:
+        for key in ("scale", "scales"):
+            if key in transform:
+                value = transform[key]
+                pairs = [value] if isinstance(value[0], int) else value
+                small = [tuple(round(v / SCALE_DIVISOR) for v in pair) for pair in pairs]
+                transform[key] = small[0] if isinstance(value[0], int) else small
+        shrink_scales(transform.get("transforms", []))
+
+
+def point_loader_at(loader: dict, root: Path, batch_size: int) -> None:
+    """The config's own dataset (annotation file, image and stuffthingmaps folders) under ``root``."""
+    dataset = loader["dataset"]
+    if dataset["type"] != "CocoDataset":
+        raise ValueError(f"expected the config's data to be a CocoDataset, got {dataset['type']!r}")
+    dataset["data_root"] = str(root)
+    shrink_scales(dataset["pipeline"])
+    loader.update(batch_size=batch_size, num_workers=0, persistent_workers=False)
+
+
+def keep_every_detection(test_cfg: dict) -> None:
+    """Score threshold 0 wherever the test settings have one: an untrained model's class scores sit near
+    their initial prior (about 1/81 for softmax heads, 0.01 for FCOS), below the configs' 0.05, and
+    CocoMetric reports no AP at all for an empty result."""
+    for key, value in test_cfg.items():
+        if key == "score_thr":
+            test_cfg[key] = 0.0
+        elif isinstance(value, dict):
+            keep_every_detection(value)
+
+
+def runner_config(config: Config, data_root: Path, work_dir: Path) -> Config:
+    """The config as written, with what a CPU test must change: synthetic data, small images, no pretrained
+    weights, one training iteration, every detection kept, no checkpoint or visualisation, a quiet log."""
+    cfg = copy.deepcopy(config)
+    cfg.work_dir = str(work_dir)
+    cfg.model.backbone.init_cfg = None
+    # BN running statistics as the plain average of what training saw (here: the one batch), so the network
+    # validated is the one trained, not one whose statistics are still 90% at their initial (0, 1).
+    cfg.model.backbone.norm_cfg = dict(cfg.model.backbone.get("norm_cfg") or dict(type="BN"), momentum=None)
+    keep_every_detection(cfg.model.test_cfg)
+    point_loader_at(cfg.train_dataloader, data_root, batch_size=len(SPLITS["train"]))
+    point_loader_at(cfg.val_dataloader, data_root, batch_size=1)
+    cfg.val_evaluator.ann_file = str(data_root / cfg.val_dataloader.dataset.ann_file)
+    cfg.test_dataloader, cfg.test_evaluator = cfg.val_dataloader, cfg.val_evaluator
+    cfg.train_cfg.update(max_epochs=1, val_begin=2)  # one batch = one iteration; the test validates after it
+    cfg.default_hooks.checkpoint = None  # mmengine's way to drop one of its own default hooks
+    cfg.default_hooks.pop("visualization")
+    cfg.log_level = "WARNING"
+    cfg.randomness = dict(seed=0)
+    return cfg
+
+
+def count_params_m(model: torch.nn.Module) -> float:
+    return sum(p.numel() for p in model.parameters()) / 1e6
+
+
+# ------------------------------------------------------------------------------------------ tests
+def test_every_paper_row_has_a_config() -> None:
+    """Tables 8-10 (and the W40 row of Table 11): the rows the configs reproduce, by name."""
+    rows = {(m["model"], int(m["width"]), m["schedule"]) for m in (NAME.match(p.stem) for p in CONFIGS) if m}
+    assert len(rows) == len(CONFIGS), "every config name has the form mmdet_<model>_hrnetv2p-w<C>_<LS>_coco-800x1333"
+    expected = (
+        {("faster-rcnn", w, ls) for w in (18, 32, 48) for ls in ("1x", "2x")}
+        | {("faster-rcnn", 40, "2x")}
+        | {(m, w, "20e") for m in ("cascade-rcnn", "cascade-mask-rcnn", "htc") for w in (18, 32, 48)}
+        | {("fcos", w, "2x") for w in (18, 32)}
+        | {("mask-rcnn", w, ls) for w in (18, 32) for ls in ("1x", "2x")}
+        | {("htc", 48, "28e")}
+    )
+    assert rows == expected
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
+def test_config_trains_and_validates_with_coco_metric(path: Path, coco_root: Path, tmp_path: Path) -> None:
+    name = NAME.match(path.stem)
+    assert name is not None, path.name
+    model, width = name["model"], int(name["width"])
+    config = Config.fromfile(str(path))
+    # The ImageNet start of the config's own width, by a name of the model zoo shipped with mmengine.
+    zoo_name = f"msra/hrnetv2_w{width}"
+    assert config.model.backbone.init_cfg == dict(type="Pretrained", checkpoint=f"open-mmlab://{zoo_name}")
+    assert zoo_name in get_external_models()
+
+    cfg = runner_config(config, coco_root, tmp_path)
+    runner = Runner.from_cfg(cfg)
+
+    detector = runner.model
+    assert isinstance(detector.backbone, MMHRNet) and isinstance(detector.neck, V2pNeck)
+    assert detector.backbone.spec.width == width
+    if (model, width) in TABLE7_PARAMS_M:
+        assert abs(count_params_m(detector) - TABLE7_PARAMS_M[model, width]) <= PARAMS_TOLERANCE_M
+
+    runner.train()
+    assert runner.iter == 1
+    losses = {k: v.current() for k, v in runner.message_hub.log_scalars.items() if k.startswith("train/loss")}
+    assert "train/loss" in losses and all(math.isfinite(v) for v in losses.values()), losses
+    roi_head = cfg.model.get("roi_head", {})
+    with_masks = "mask_head" in roi_head
+    if "semantic_head" in roi_head:  # HTC's semantic branch learns from the stuffthingmaps
+        assert math.isfinite(losses["train/loss_semantic_seg"]) and losses["train/loss_semantic_seg"] > 0
+
+    metrics = runner.val()
+    kinds = ["bbox", "segm"] if with_masks else ["bbox"]
+    assert list(np.atleast_1d(cfg.val_evaluator.metric)) == kinds  # instance models are scored on masks too
+    for kind in kinds:  # ground truth exists at every IoU threshold, so COCOeval gives an AP in [0, 1]
+        for key in (f"coco/{kind}_mAP", f"coco/{kind}_mAP_50", f"coco/{kind}_mAP_75"):
+            assert isinstance(metrics[key], float) and 0.0 <= metrics[key] <= 1.0, (key, metrics)
+
+
+def test_open_mmlab_checkpoint_loads_into_the_backbone(tmp_path: Path, monkeypatch) -> None:
+    """mmengine resolves ``open-mmlab://msra/hrnetv2_w18`` through ``$MMENGINE_HOME/open_mmlab.json``; a file
+    in the official ImageNet layout (timm's ``hrnet_w18``, classification head included) fills every
+    backbone weight of the detector."""
+    cfg = Config.fromfile(str(CONFIG_DIR / "mmdet_faster-rcnn_hrnetv2p-w18_1x_coco-800x1333.py"))
+    assert cfg.model.backbone.init_cfg.checkpoint == "open-mmlab://msra/hrnetv2_w18"
+    imagenet = timm.create_model("hrnet_w18", pretrained=False).state_dict()
+    torch.save(imagenet, tmp_path / "hrnetv2_w18.pth")
+    (tmp_path / "open_mmlab.json").write_text(json.dumps({"msra/hrnetv2_w18": "hrnetv2_w18.pth"}))
+    monkeypatch.setenv("MMENGINE_HOME", str(tmp_path))
+
+    with DefaultScope.overwrite_default_scope("mmdet"):
+        detector = MMDET_MODELS.build(cfg.model)
+    detector.init_weights()
+    backbone = detector.backbone.state_dict()
+    assert detector.backbone.load_report.missing == []
+    for key, value in backbone.items():
+        assert torch.equal(value, imagenet[key]), key
+
+
+def test_neck_equals_hrfpn_with_fcos_stride() -> None:
+    """FCOS's configs give HRFPN ``stride=2`` (levels at strides 8 … 128); the neck does the same."""
+    channels = [18, 36, 72, 144]
+    theirs = HRFPN(in_channels=channels, out_channels=32, stride=2).eval()
+    ours = MMDET_MODELS.build(dict(type="hrnet.V2pNeck", in_channels=channels, out_channels=32, stride=2)).eval()
+    ours.load_state_dict(theirs.state_dict(), strict=True)
+    generator = torch.Generator().manual_seed(0)
+    maps = [torch.randn(1, c, 40 >> i, 56 >> i, generator=generator) for i, c in enumerate(channels)]
+    with torch.no_grad():
+        expected, actual = theirs(maps), ours(maps)
+    assert [a.shape for a in actual] == [e.shape for e in expected]
+    assert all(max_rel_diff(a, e) <= 1e-5 for a, e in zip(actual, expected))
+    with pytest.raises(ValueError, match="stride"):
+        V2pNeck(channels, stride=0)
