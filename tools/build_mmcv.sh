@@ -5,7 +5,7 @@
 # so the flag is raised here, in the build step, and nowhere else.
 # Usage: tools/build_mmcv.sh PYTHON   (a Python whose environment already has torch, setuptools<81, wheel, ninja)
 set -euo pipefail
-python=${1:?usage: build_mmcv.sh PYTHON}
+python=$(realpath -s "${1:?usage: build_mmcv.sh PYTHON}")  # absolute: the build runs in the sdist folder
 mmcv_version=${MMCV_VERSION:-2.1.0}
 torch_version=$("$python" -c "import torch; print(torch.__version__.split('+')[0])")
 py_version=$("$python" -c "import sys; print(f'{sys.version_info[0]}{sys.version_info[1]}')")

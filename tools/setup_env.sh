@@ -3,7 +3,7 @@
 # Usage: tools/setup_env.sh VENV_DIR
 # The mmcv wheel is built once and cached under ~/.cache/hrnet (tools/build_mmcv.sh); later runs take seconds.
 set -euo pipefail
-venv=${1:?usage: setup_env.sh VENV_DIR}
+venv=$(realpath -m "${1:?usage: setup_env.sh VENV_DIR}")
 root=$(cd "$(dirname "$0")/.." && pwd)
 constraints="$root/requirements/openmmlab.txt"
 python=${PYTHON:-python3}
