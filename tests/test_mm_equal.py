@@ -218,3 +218,22 @@ def test_frozen_stages_inside_an_mmpose_model() -> None:
     frozen_ids = {id(p) for f in frozen for p in f.parameters()}
     for name, param in backbone.named_parameters():
         assert (param.grad is None) == (id(param) in frozen_ids), name
+
+
+def test_with_cp_and_norm_eval_inside_a_framework_build() -> None:
+    """``with_cp`` recomputes units and fusions with the same gradients; ``norm_eval`` keeps BN in eval."""
+    plain = build_in_scope("mmdet", MMDET_MODELS, dict(type="hrnet.HRNet", extra=EXTRA, norm_eval=True))
+    checkpointed = build_in_scope(
+        "mmdet", MMDET_MODELS, dict(type="hrnet.HRNet", extra=EXTRA, with_cp=True, norm_eval=True)
+    )
+    checkpointed.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    grads = []
+    for model in (plain, checkpointed):
+        model.train()
+        assert all(not m.training for m in model.modules() if isinstance(m, nn.BatchNorm2d))
+        sum(o.square().mean() for o in model(x)).backward()
+        grads.append({n: p.grad for n, p in model.named_parameters()})
+    assert all(m.grad_checkpointing for m in checkpointed.modules() if hasattr(m, "branches"))
+    for name, grad in grads[0].items():
+        assert max_rel_diff(grads[1][name], grad) <= 1e-5, name
