@@ -5,6 +5,8 @@ from importlib.util import find_spec
 from .backbone import HRNet
 from .checkpoint import CheckpointError, LoadReport, convert_state_dict, load_checkpoint
 from .complexity import complexity
+from .export import export_onnx, export_program, min_export_side
+from .fast import fuse
 from .registry import MODELS, build
 from .specs import ARCHS, ArchSpec, StageSpec, get_arch
 
@@ -19,8 +21,12 @@ __all__ = [
     "build",
     "complexity",
     "convert_state_dict",
+    "export_onnx",
+    "export_program",
+    "fuse",
     "get_arch",
     "load_checkpoint",
+    "min_export_side",
 ]
 __version__ = "0.1.0"
 

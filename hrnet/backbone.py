@@ -274,6 +274,13 @@ class HRNet(nn.Module):
             if isinstance(module, HighResolutionModule):
                 module.grad_checkpointing = enable
 
+    @torch.jit.ignore
+    def fuse(self, **options: Any) -> "HRNet":
+        """The inference fast path of this model, ``hrnet.fuse(self, **options)``: a fused copy by default."""
+        from .fast import fuse
+
+        return fuse(self, **options)
+
     # ------------------------------------------------------------------ forward
     def check_input(self, x: torch.Tensor) -> None:
         """Raise ``ValueError`` naming what was expected when ``x`` cannot be an image batch."""

@@ -96,7 +96,10 @@ class V2pHead(nn.Module):
         self.fpn_convs = nn.ModuleList(nn.Conv2d(out_channels, out_channels, 3, 1, 1) for _ in range(num_levels))
 
     def forward(self, xs: List[torch.Tensor]) -> List[torch.Tensor]:
-        x = self.reduction_conv(concat_upsampled(xs, self.align_corners))
+        return self.pyramid(self.reduction_conv(concat_upsampled(xs, self.align_corners)))
+
+    def pyramid(self, x: torch.Tensor) -> List[torch.Tensor]:
+        """The levels from the reduced map (a method of its own so the fused head of ``hrnet.fast`` reuses it)."""
         outputs: List[torch.Tensor] = []
         for level, conv in enumerate(self.fpn_convs):
             if level == 0:

@@ -1,0 +1,139 @@
+"""Export with dynamic batch, height and width: ``torch.export`` programs and ONNX files.
+
+``export_program(model)`` traces ``model`` (an :class:`~hrnet.HRNet`, fused or not) with ``torch.export``
+and symbolic batch / height / width; ``export_onnx(model, path)`` converts that program with PyTorch's ONNX
+exporter (which needs the ``onnxscript`` package). Both then run at any size in the declared range.
+
+Two limits come from the tracer, not from the network:
+
+* ``torch.export`` specializes sizes equal to 1 unless it reasons "size-obliviously"; where PyTorch has that
+  switch it is turned on here, so feature maps of one pixel are fine, otherwise every map must keep at least
+  two pixels (sides ≥ 33 for the four branches).
+* The V2p head pools level ``i`` with a ``2^i`` window, averaging the whole map when it is smaller than the
+  window. An exported graph has one fixed window per level, so the 1/4 map must reach the largest window:
+  sides ≥ ``2^(levels + 1) − 3`` (61 for five levels).
+
+Memory layout is not part of an exported graph, and channels-last tensors of one pixel or one image are
+ambiguous layouts that tracing would specialize on: a channels-last model (``hrnet.fuse``'s default) is
+exported from a contiguous copy. ``min_export_side(model)`` gives the smallest side for a model; the
+exported program rejects smaller inputs with an error, an ONNX runtime does not check, so keep to that
+range there.
+"""
+
+import contextlib
+import copy
+import os
+from typing import Any, Dict, Optional, Union
+
+import torch
+from torch.export import Dim, ExportedProgram
+
+from .backbone import HRNet
+from .heads import V2pHead
+
+DEFAULT_MAX_SIDE = 8192
+MAX_BATCH = 1024
+
+
+def size_oblivious_patch() -> Optional[contextlib.AbstractContextManager]:
+    """A context that makes ``torch.export`` reason size-obliviously about sizes of 1, or ``None`` where this
+    PyTorch has no such switch."""
+    try:
+        from torch.fx.experimental import _config as fx_config
+
+        return fx_config.patch(backed_size_oblivious=True)
+    except (ImportError, AttributeError, KeyError):
+        return None
+
+
+def is_channels_last(model: HRNet) -> bool:
+    """Whether the model's 3×3 stem weight is stored channels-last (``hrnet.fuse`` does that by default)."""
+    stem = model.conv1.weight
+    return stem.is_contiguous(memory_format=torch.channels_last) and not stem.is_contiguous()
+
+
+def map_sides(model: HRNet, side: int) -> list[int]:
+    """Sides of the branch maps (each stride-2 step rounds up) and, for V2p, of the pooled levels."""
+    sides, current = [], side
+    for _ in range(2):  # stem
+        current = (current + 1) // 2
+    for _ in model.branch_channels:
+        sides.append(current)
+        current = (current + 1) // 2
+    if isinstance(model.head, V2pHead):
+        sides += [sides[0] // (1 << level) for level in range(1, model.head.num_levels)]
+    return sides
+
+
+def min_export_side(model: HRNet, oblivious: Optional[bool] = None) -> int:
+    """The smallest input height / width an export of ``model`` covers (see the module docstring)."""
+    if oblivious is None:
+        oblivious = size_oblivious_patch() is not None
+    smallest_map = 1 if oblivious else 2
+    side = 1
+    while min(map_sides(model, side)) < smallest_map:
+        side += 1
+    if isinstance(model.head, V2pHead):  # one fixed pooling window per level: the 1/4 map must cover the largest
+        side = max(side, 4 * ((1 << (model.head.num_levels - 1)) - 1) + 1)
+    return side
+
+
+def dynamic_shapes(model: HRNet, max_side: int = DEFAULT_MAX_SIDE, oblivious: Optional[bool] = None) -> Dict[str, Any]:
+    """``dynamic_shapes`` for ``torch.export`` / ``torch.onnx.export``: symbolic batch, height and width."""
+    low = min_export_side(model, oblivious)
+    if max_side < low:
+        raise ValueError(f"max_side must be >= {low} (the smallest side this model exports at), got {max_side}")
+    return {
+        "x": {
+            0: Dim("batch", min=1, max=MAX_BATCH),
+            2: Dim("height", min=low, max=max_side),
+            3: Dim("width", min=low, max=max_side),
+        }
+    }
+
+
+def example_input(model: HRNet, example: Optional[torch.Tensor]) -> torch.Tensor:
+    """The tracing input: ``example`` if given, else zeros of batch 2 (batch 1 would be specialized) and side
+    64 (or twice the smallest side), on the model's device and dtype."""
+    if example is not None:
+        model.check_input(example)
+        return example
+    reference = next(model.parameters())
+    side = max(64, 2 * min_export_side(model))
+    return torch.zeros(2, model.in_chans, side, side, device=reference.device, dtype=reference.dtype)
+
+
+def export_program(
+    model: HRNet, example: Optional[torch.Tensor] = None, max_side: int = DEFAULT_MAX_SIDE
+) -> ExportedProgram:
+    """``torch.export.export`` of ``model`` in eval mode with dynamic batch, height and width."""
+    if not isinstance(model, HRNet):
+        raise ValueError(f"export_program expects an hrnet.HRNet, got {type(model).__name__}")
+    if is_channels_last(model):
+        model = copy.deepcopy(model).to(memory_format=torch.contiguous_format)
+    was_training = model.training
+    model.eval()
+    try:
+        patch = size_oblivious_patch()
+        with patch if patch is not None else contextlib.nullcontext():
+            shapes = dynamic_shapes(model, max_side, oblivious=patch is not None)
+            return torch.export.export(model, (example_input(model, example),), dynamic_shapes=shapes)
+    finally:
+        model.train(was_training)
+
+
+def export_onnx(
+    model: Union[HRNet, ExportedProgram],
+    path: Union[str, "os.PathLike[str]"],
+    example: Optional[torch.Tensor] = None,
+    max_side: int = DEFAULT_MAX_SIDE,
+) -> "torch.onnx.ONNXProgram":
+    """Write ``model`` (or a program from :func:`export_program`) to ``path`` as ONNX with dynamic batch,
+    height and width: input ``x``, outputs in the order of ``model(x)``. Returns the ``ONNXProgram``. Needs
+    the ``onnxscript`` package (PyTorch's exporter)."""
+    program = model if isinstance(model, ExportedProgram) else export_program(model, example, max_side)
+    onnx_program = torch.onnx.export(program, dynamo=True, verbose=False)
+    if onnx_program is None:
+        raise RuntimeError("torch.onnx.export returned no program")
+    onnx_program.save(os.fspath(path))
+    return onnx_program

@@ -1,0 +1,285 @@
+"""Inference fast path: ``hrnet.fuse(model)`` rebuilds a trained HRNet as an equal network that does less work.
+
+The fused model is an :class:`~hrnet.HRNet` with the same forward and outputs (equal to the eval-mode model up
+to float rounding), built from a copy (or in place) by these steps, each measured in
+``benchmarks/bench_speed.py``:
+
+* **fold**: every BatchNorm is folded into the convolution before it, with its running statistics (what eval
+  mode computes), and replaced by ``nn.Identity``;
+* **batch** (``batch=True``): in every fusion, the 1×1 up-projections that read one branch run as one
+  convolution, and so do the first stride-2 3×3 convolutions of all the down chains that start at that
+  branch; the outputs are split by channels;
+* **commute** (also ``batch=True``): the 1×1 convolution after the V2 / V2p concatenation is linear, and so
+  is the bilinear resize before it, so each branch is projected at its own resolution and resized after:
+  15C → 15C at 1/4 becomes C, 2C, 4C, 8C → 15C at 1/4 … 1/32 (about 8× fewer multiply-adds in that layer);
+* **channels-last** (``channels_last=True``): the convolution weights are stored channels-last, so every
+  feature map (and each output) is channels-last, the layout oneDNN's CPU convolutions run fastest in.
+
+The result is made of ``nn.Conv2d`` layers and the package's own containers: it runs eagerly, under
+``torch.compile`` and ``torch.jit.script``. It is for inference only: there is no BatchNorm left to train,
+and its parameters do not require gradients.
+"""
+
+import copy
+from typing import List, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from .backbone import HRNet
+from .fusion import DownTransform, MultiResolutionFusion, UpTransform, resize
+from .heads import V2Head, V2pHead
+from .module import HighResolutionModule
+
+NORM_TYPES = (_BatchNorm, nn.GroupNorm, nn.LayerNorm, nn.modules.instancenorm._InstanceNorm)
+
+
+# ------------------------------------------------------------------------------------------------ folding
+def folded_conv(conv: nn.Conv2d, norm: _BatchNorm) -> nn.Conv2d:
+    """``conv`` followed by eval-mode ``norm`` as one convolution with bias (computed in float64, rounded once)."""
+    scale = torch.rsqrt(norm.running_var.double() + norm.eps)
+    shift = -norm.running_mean.double() * scale
+    if norm.affine:
+        shift = shift * norm.weight.double() + norm.bias.double()
+        scale = scale * norm.weight.double()
+    bias = conv.bias.double() * scale if conv.bias is not None else torch.zeros_like(scale)
+    return conv_with(conv, conv.weight.double() * scale.view(-1, 1, 1, 1), bias + shift)
+
+
+def conv_with(like: nn.Conv2d, weight: torch.Tensor, bias: torch.Tensor | None) -> nn.Conv2d:
+    """A convolution with ``like``'s geometry, dtype and device and the given (frozen) weight and bias."""
+    out_channels, in_channels = weight.shape[:2]
+    conv = nn.Conv2d(
+        in_channels,
+        out_channels,
+        like.kernel_size,
+        like.stride,
+        like.padding,
+        like.dilation,
+        like.groups,
+        bias=bias is not None,
+        padding_mode=like.padding_mode,
+        device=like.weight.device,
+        dtype=like.weight.dtype,
+    )
+    with torch.no_grad():
+        conv.weight.copy_(weight)
+        if bias is not None:
+            conv.bias.copy_(bias)
+    return conv.requires_grad_(False)
+
+
+def fold_batch_norms(model: nn.Module) -> nn.Module:
+    """In place: fold every BatchNorm into the convolution registered just before it in the same parent.
+
+    That is where HRNet puts them (``conv1, bn1``, ``Sequential(conv, bn, relu)``, ...). Everything is checked
+    before anything changes: any norm layer that cannot be folded raises ``ValueError`` naming it.
+    """
+    pairs = []
+    for parent in model.modules():
+        children = list(parent.named_children())
+        for (conv_name, conv), (norm_name, norm) in zip(children, children[1:]):
+            if isinstance(norm, _BatchNorm) and isinstance(conv, nn.Conv2d) and norm.num_features == conv.out_channels:
+                pairs.append((parent, conv_name, norm_name))
+    paired = {id(getattr(parent, norm_name)) for parent, _, norm_name in pairs}
+    for name, module in model.named_modules():
+        if isinstance(module, NORM_TYPES) and id(module) not in paired:
+            raise ValueError(f"fuse folds BatchNorm layers that follow a Conv2d; cannot fold {name!r} ({module})")
+        if isinstance(module, _BatchNorm) and (module.running_mean is None or module.running_var is None):
+            raise ValueError(f"fuse needs BatchNorm layers with running statistics; {name!r} has none")
+    for parent, conv_name, norm_name in pairs:
+        setattr(parent, conv_name, folded_conv(getattr(parent, conv_name), getattr(parent, norm_name)))
+        setattr(parent, norm_name, nn.Identity())
+    return model
+
+
+def stacked(convs: Sequence[nn.Conv2d]) -> nn.Conv2d:
+    """One convolution computing all of ``convs`` (same input, kernel, stride), outputs concatenated by channel."""
+    first = convs[0]
+    geometry = (first.in_channels, first.kernel_size, first.stride, first.padding, first.dilation, first.groups)
+    for conv in convs[1:]:
+        if (conv.in_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation, conv.groups) != geometry:
+            raise ValueError(f"cannot stack {conv} with {first}: different input or geometry")
+    biases = [c.bias if c.bias is not None else c.weight.new_zeros(c.out_channels) for c in convs]
+    return conv_with(first, torch.cat([c.weight for c in convs]), torch.cat(biases))
+
+
+# ------------------------------------------------------------------------------------------------ batched fusion
+class ReluConvChain(nn.Sequential):
+    """The rest of a down chain after its (batched) first step: ``conv(relu(x))`` per remaining step."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for conv in self:
+            x = conv(F.relu(x))
+        return x
+
+
+class FusionSource(nn.Module):
+    """Everything one branch sends to the other outputs of a fusion, from at most two convolutions.
+
+    ``up`` holds the 1×1 projections for every higher-resolution output (split by channel, in output order);
+    ``down`` the first stride-2 step of every down chain (the last step towards the next output, the first
+    step of the longer chains, which ``tails`` continue). For source branch ``x``, ``forward`` returns the
+    terms for outputs ``0 … x-1`` (still at the source's resolution: the caller resizes them), then ``x+1 …``.
+    """
+
+    def __init__(
+        self,
+        up: nn.Conv2d | None,
+        up_channels: List[int],
+        down: nn.Conv2d | None,
+        down_channels: List[int],
+        tails: List[ReluConvChain],
+    ) -> None:
+        super().__init__()
+        self.up = up
+        self.up_channels = up_channels
+        self.down = down
+        self.down_channels = down_channels
+        self.tails = nn.ModuleList(tails)
+
+    def forward(self, x: torch.Tensor) -> List[torch.Tensor]:
+        terms: List[torch.Tensor] = []
+        if self.up is not None:
+            terms.extend(self.up(x).split(self.up_channels, 1))
+        if self.down is not None:
+            steps = self.down(x).split(self.down_channels, 1)
+            terms.append(steps[0])
+            for k, tail in enumerate(self.tails):
+                terms.append(tail(steps[k + 1]))
+        return terms
+
+
+class BatchedFusion(nn.Module):
+    """A folded :class:`MultiResolutionFusion` (sum, stride-2 conv downsampling) computed source by source."""
+
+    def __init__(self, fusion: MultiResolutionFusion) -> None:
+        super().__init__()
+        rows = len(fusion)
+        first_up = fusion[0][len(fusion[0]) - 1]
+        self.mode = first_up.mode if isinstance(first_up, UpTransform) else "nearest"
+        self.align_corners = first_up.align_corners if isinstance(first_up, UpTransform) else False
+        self.rows = rows
+        sources: list[FusionSource] = []
+        for x in range(len(fusion[0])):
+            ups = [fusion[r][x][0] for r in range(min(x, rows))]
+            chains = [fusion[r][x] for r in range(x + 1, rows)]
+            firsts = [chain[0][0] for chain in chains]
+            tails = [ReluConvChain(*[step[0] for step in list(chain)[1:]]) for chain in chains[1:]]
+            sources.append(
+                FusionSource(
+                    stacked(ups) if ups else None,
+                    [conv.out_channels for conv in ups],
+                    stacked(firsts) if firsts else None,
+                    [conv.out_channels for conv in firsts],
+                    tails,
+                )
+            )
+        self.sources = nn.ModuleList(sources)
+
+    @staticmethod
+    def supports(fusion: MultiResolutionFusion) -> bool:
+        """Batching covers the paper's fusion; the §7 ablations (product, bilinear downsampling) stay as folded."""
+        downs = [t for row in fusion for t in row if isinstance(t, DownTransform)]
+        return not fusion.multiply and all(t.mode == "conv" for t in downs)
+
+    def forward(self, xs: List[torch.Tensor]) -> List[torch.Tensor]:
+        terms: List[List[torch.Tensor]] = []
+        for x, source in enumerate(self.sources):
+            terms.append(source(xs[x]))
+        outputs: List[torch.Tensor] = []
+        for r in range(self.rows):
+            size = [xs[r].shape[-2], xs[r].shape[-1]]
+            total = xs[r]
+            for x in range(len(xs)):  # source x's terms are for outputs 0 … x-1, then x+1 …
+                if x < r:
+                    total = total + terms[x][r - 1]
+                elif x > r:
+                    total = total + resize(terms[x][r], size, self.mode, self.align_corners)
+            outputs.append(F.relu_(total))
+        return outputs
+
+
+# ------------------------------------------------------------------------------------------------ commuted heads
+class BranchProjection(nn.ModuleList):
+    """A 1×1 conv over the concatenation of bilinearly resized branches, computed as one 1×1 conv per branch at
+    the branch's own resolution, then resized and summed: ``conv0(x0) + Σ resize(conv_i(x_i))``. Both steps are
+    linear (bilinear weights sum to one, so the bias, kept with the first conv, commutes too)."""
+
+    def __init__(self, proj: nn.Conv2d, widths: Sequence[int], align_corners: bool) -> None:
+        convs, start = [], 0
+        for index, width in enumerate(widths):
+            weight = proj.weight[:, start : start + width]
+            convs.append(conv_with(proj, weight, proj.bias if index == 0 and proj.bias is not None else None))
+            start += width
+        super().__init__(convs)
+        self.align_corners = align_corners
+
+    def forward(self, xs: List[torch.Tensor]) -> torch.Tensor:
+        size = [xs[0].shape[-2], xs[0].shape[-1]]
+        total = torch.empty(0)
+        for i, conv in enumerate(self):
+            if i == 0:
+                total = conv(xs[0])
+            else:
+                total = total + resize(conv(xs[i]), size, "bilinear", self.align_corners)
+        return total
+
+
+class CommutedV2Head(nn.Module):
+    """HRNetV2 with its 1×1 conv + BN (folded) applied per branch before the bilinear resize."""
+
+    def __init__(self, head: V2Head, widths: Sequence[int]) -> None:
+        super().__init__()
+        self.out_channels = head.out_channels
+        self.project = BranchProjection(head.proj[0], widths, head.align_corners)
+
+    def forward(self, xs: List[torch.Tensor]) -> List[torch.Tensor]:
+        return [F.relu_(self.project(xs))]
+
+
+class CommutedV2pHead(V2pHead):
+    """HRNetV2p with its 1×1 reduction applied per branch before the bilinear resize; same pyramid."""
+
+    def __init__(self, head: V2pHead, widths: Sequence[int]) -> None:
+        nn.Module.__init__(self)
+        self.out_channels = head.out_channels
+        self.num_levels = head.num_levels
+        self.align_corners = head.align_corners
+        self.project = BranchProjection(head.reduction_conv, widths, head.align_corners)
+        self.fpn_convs = head.fpn_convs
+
+    def forward(self, xs: List[torch.Tensor]) -> List[torch.Tensor]:
+        return self.pyramid(self.project(xs))
+
+
+# ------------------------------------------------------------------------------------------------ entry point
+def fuse(model: HRNet, *, batch: bool = True, channels_last: bool = True, inplace: bool = False) -> HRNet:
+    """The inference fast path of a trained ``model``: BatchNorm folded, fusions batched, V2 / V2p heads
+    commuted, channels-last weights (see the module docstring). Outputs equal ``model.eval()``'s up to
+    float rounding; the result is in eval mode and its parameters do not require gradients.
+
+    ``batch=False`` only folds BatchNorm (the module structure stays the core's); ``channels_last=False``
+    keeps the contiguous layout; ``inplace=True`` rewrites ``model`` itself instead of a copy.
+    """
+    if not isinstance(model, HRNet):
+        raise ValueError(f"fuse expects an hrnet.HRNet, got {type(model).__name__}")
+    if type(model).forward is not HRNet.forward:
+        raise ValueError(f"fuse expects the forward of hrnet.HRNet; {type(model).__name__} overrides it")
+    fused = model if inplace else copy.deepcopy(model)
+    fold_batch_norms(fused)
+    fused.eval().requires_grad_(False)
+    if batch:  # each rewrite applies to the core's modules only, so fusing a fused model changes nothing
+        for module in fused.modules():
+            fusion = module.fuse_layers if isinstance(module, HighResolutionModule) else None
+            if isinstance(fusion, MultiResolutionFusion) and BatchedFusion.supports(fusion):
+                module.fuse_layers = BatchedFusion(fusion)  # type: ignore[assignment]
+        if type(fused.head) is V2pHead:
+            fused.head = CommutedV2pHead(fused.head, fused.branch_channels)
+        elif type(fused.head) is V2Head:
+            fused.head = CommutedV2Head(fused.head, fused.branch_channels)
+    if channels_last:
+        fused.to(memory_format=torch.channels_last)
+    return fused

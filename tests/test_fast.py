@@ -1,0 +1,200 @@
+"""The inference fast path, ``hrnet.fuse``: the same outputs as the plain network and as timm, with less work."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from conftest import max_rel_diff, randomize_norm_stats
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+import hrnet
+from hrnet.complexity import GIGA
+
+HEADS = [None, "v1", "v1h", "v2", "v2p", "cls"]
+SIZES = [(64, 64), (97, 131), (33, 47)]
+TOLERANCE = 1e-4  # max |fused − plain| / max |plain|, float32
+
+
+def as_list(out: torch.Tensor | list[torch.Tensor]) -> list[torch.Tensor]:
+    return out if isinstance(out, list) else [out]
+
+
+def assert_same_outputs(fused: nn.Module, reference: nn.Module, x: torch.Tensor) -> None:
+    with torch.no_grad():
+        ours, ref = as_list(fused(x)), as_list(reference(x))
+    assert len(ours) == len(ref)
+    for mine, theirs in zip(ours, ref):
+        assert mine.shape == theirs.shape
+        assert max_rel_diff(mine, theirs) <= TOLERANCE
+
+
+@pytest.fixture(scope="module")
+def plain_models() -> dict:
+    torch.manual_seed(0)
+    return {
+        (head, up): randomize_norm_stats(hrnet.HRNet("w18_small", head=head, upsample=up)).eval()
+        for head in HEADS
+        for up in ("nearest", "bilinear")
+    }
+
+
+# --------------------------------------------------------------------------------------------- equal outputs
+@pytest.mark.parametrize("upsample", ["nearest", "bilinear"])
+@pytest.mark.parametrize("head", HEADS)
+def test_fused_equals_plain_model_at_any_size(plain_models: dict, head: str | None, upsample: str) -> None:
+    model = plain_models[(head, upsample)]
+    fused = hrnet.fuse(model)
+    for h, w in SIZES:
+        assert_same_outputs(fused, model, torch.randn(2, 3, h, w))
+
+
+@pytest.mark.parametrize(
+    "options", [dict(batch=False), dict(channels_last=False), dict(batch=False, channels_last=False)]
+)
+@pytest.mark.parametrize("head", ["v2p", "cls"])
+def test_each_step_alone_keeps_outputs(plain_models: dict, head: str, options: dict) -> None:
+    model = plain_models[(head, "bilinear")]
+    assert_same_outputs(hrnet.fuse(model, **options), model, torch.randn(1, 3, 97, 131))
+
+
+def timm_twin(model: hrnet.HRNet, features: bool) -> nn.Module:
+    """timm's own class (not the registry entry this package replaces), loaded with the same weights."""
+    from timm.models import hrnet as timm_hrnet
+
+    cfg = timm_hrnet.cfg_cls["hrnet_w18_small"]
+    if features:
+        twin = timm_hrnet.HighResolutionNetFeatures(cfg, feature_location="", out_indices=(1, 2, 3, 4))
+    else:
+        twin = timm_hrnet.HighResolutionNet(cfg)
+    twin.load_state_dict(model.state_dict(), strict=True)
+    return twin.eval()
+
+
+@pytest.mark.parametrize("head", [None, "cls"])
+def test_fused_equals_timm(plain_models: dict, head: str | None) -> None:
+    """At sizes timm supports (multiples of 32), the fused network computes timm's outputs."""
+    model = plain_models[(head, "nearest")]
+    fused, twin = hrnet.fuse(model), timm_twin(model, features=head is None)
+    for h, w in [(224, 224), (256, 192)]:
+        assert_same_outputs(fused, twin, torch.randn(2, 3, h, w))
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [dict(fusion="across"), dict(fusion_op="mul"), dict(fusion_downsample="bilinear"), dict(streams="parallel")],
+)
+def test_fused_ablations_keep_outputs(variant: dict) -> None:
+    torch.manual_seed(0)
+    model = randomize_norm_stats(hrnet.HRNet("w18_small", head="v1", **variant)).eval()
+    assert_same_outputs(hrnet.fuse(model), model, torch.randn(1, 3, 97, 131))
+
+
+# --------------------------------------------------------------------------------------------- less work
+def conv_calls(model: nn.Module, x: torch.Tensor) -> int:
+    """Number of convolution layers that run in one forward."""
+    calls = 0
+
+    def count(*_: object) -> None:
+        nonlocal calls
+        calls += 1
+
+    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, nn.Conv2d)]
+    with torch.no_grad():
+        model(x)
+    for hook in hooks:
+        hook.remove()
+    return calls
+
+
+@pytest.mark.parametrize("head", [None, "v1"])
+def test_fused_network_has_no_norm_and_fewer_convolutions(head: str | None) -> None:
+    """§3.2's fusion of n branches runs n(n-1)/2 1×1 convs (x > r) and Σ_{x<r} (r − x) 3×3 convs (x < r).
+    Batched per source branch, it runs n − 1 up convs, n − 1 first down steps and the Σ_{x<r} (r − x − 1) later
+    steps: (n − 1)(n − 2) fewer. The last V1 module fuses into one output, where batching saves nothing."""
+    model = hrnet.HRNet("w32", head=head).eval()
+    fused = hrnet.fuse(model)
+    assert not any(isinstance(m, _BatchNorm) for m in fused.modules())
+    assert any(isinstance(m, _BatchNorm) for m in model.modules()), "the original model must stay untouched"
+    spec = hrnet.ARCHS["w32"]
+    saved = 0
+    for index, stage in enumerate(spec.stages[1:], start=1):
+        n = stage.num_branches
+        full_modules = stage.num_modules - (1 if head == "v1" and index == 3 else 0)
+        saved += full_modules * (n - 1) * (n - 2)
+    x = torch.randn(1, 3, 64, 64)
+    assert conv_calls(model, x) - conv_calls(fused, x) == saved
+
+
+def test_v2_heads_project_before_resizing() -> None:
+    """V2's 15C → 15C 1×1 conv at 1/4 becomes C, 2C, 4C, 8C → 15C at 1/4 … 1/32 (V2p: → 256); batching the
+    fusions keeps every multiply-add of the trunk."""
+    c, h, w = 16, 64, 64
+    areas = [(h // 4 >> i) * (w // 4 >> i) for i in range(4)]
+    for head, out_channels in (("v2", 15 * c), ("v2p", 256)):
+        model = hrnet.HRNet("w18_small", head=head).eval()
+        _, plain = hrnet.complexity(model, (h, w))
+        _, fused = hrnet.complexity(hrnet.fuse(model), (h, w))
+        concat = 15 * c * out_channels * areas[0]
+        per_branch = sum(c * 2**i * out_channels * area for i, area in enumerate(areas))
+        assert (plain - fused) * GIGA == pytest.approx(concat - per_branch, rel=1e-9)
+    trunk = hrnet.HRNet("w18_small").eval()
+    assert hrnet.complexity(hrnet.fuse(trunk), (h, w))[1] == pytest.approx(hrnet.complexity(trunk, (h, w))[1])
+
+
+# --------------------------------------------------------------------------------------------- behaviour
+def test_fuse_copies_by_default_and_freezes(plain_models: dict) -> None:
+    model = plain_models[("v1", "nearest")]
+    x = torch.randn(1, 3, 64, 48)
+    with torch.no_grad():
+        before = model(x)[0]
+    fused = model.fuse()
+    assert fused is not model and not fused.training
+    assert not any(p.requires_grad for p in fused.parameters())
+    assert fused.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        assert torch.equal(model(x)[0], before)
+        assert max_rel_diff(fused(x)[0], before) <= TOLERANCE
+
+
+def test_fuse_in_place() -> None:
+    torch.manual_seed(0)
+    model = randomize_norm_stats(hrnet.HRNet("w18_small", head="v2")).eval()
+    reference = hrnet.fuse(model)
+    assert hrnet.fuse(model, inplace=True) is model
+    assert_same_outputs(model, reference, torch.randn(1, 3, 64, 64))
+
+
+def test_fusing_twice_changes_nothing(plain_models: dict) -> None:
+    model = plain_models[("v2p", "bilinear")]
+    fused = hrnet.fuse(model)
+    twice = hrnet.fuse(fused)
+    assert [type(m) for m in twice.modules()] == [type(m) for m in fused.modules()]
+    assert_same_outputs(twice, model, torch.randn(1, 3, 97, 131))
+
+
+def test_fused_model_composes_with_torch_compile(plain_models: dict) -> None:
+    """Traced whole (no graph breaks) and functionalized by torch.compile; eager kernels keep the test fast."""
+    model = plain_models[("v2p", "nearest")]
+    compiled = torch.compile(hrnet.fuse(model), backend="aot_eager", fullgraph=True)
+    assert_same_outputs(compiled, model, torch.randn(1, 3, 97, 131))
+
+
+@pytest.mark.parametrize(
+    "model, message",
+    [
+        (nn.Conv2d(3, 8, 3), "hrnet.HRNet"),
+        (hrnet.HRNet("w18_small", norm_layer=lambda c: nn.GroupNorm(1, c)), "BatchNorm"),
+        (hrnet.HRNet("w18_small", norm_layer=lambda c: nn.BatchNorm2d(c, track_running_stats=False)), "running"),
+    ],
+)
+def test_fuse_rejects_what_it_cannot_fold(model: nn.Module, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        hrnet.fuse(model)
+
+
+def test_fuse_rejects_models_with_another_forward() -> None:
+    from hrnet.timm_models import HRNetFeatures
+
+    with pytest.raises(ValueError, match="overrides"):
+        hrnet.fuse(HRNetFeatures("w18_small"))

@@ -1,0 +1,66 @@
+"""bfloat16 autocast on CPU: finite outputs close to float32 for every head, plain and fused, and a finite
+training step.
+
+Tolerance: bfloat16 keeps 8 significant bits, so each rounding is off by at most 2^-9 ≈ 0.2 % relative. The
+network rounds activations and weights at every one of its ~40 layers; independent roundings add up like a
+random walk, √40 × 0.2 % ≈ 1.2 %. The tests allow 3 % relative L2 error over a whole output and 6 % of its
+largest value at any element: loose enough for rounding, tight enough to catch an op computing in the wrong
+precision or a broken cast (those miss by tens of percent or give non-finite values).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import max_rel_diff, randomize_norm_stats
+
+import hrnet
+
+HEADS = [None, "v1", "v1h", "v2", "v2p", "cls"]
+L2_TOLERANCE = 0.03
+MAX_TOLERANCE = 0.06
+
+
+def as_list(out: torch.Tensor | list[torch.Tensor]) -> list[torch.Tensor]:
+    return out if isinstance(out, list) else [out]
+
+
+@pytest.mark.parametrize("head", HEADS)
+def test_bf16_autocast_is_finite_and_close(head: str | None) -> None:
+    torch.manual_seed(0)
+    model = randomize_norm_stats(hrnet.HRNet("w18_small", head=head)).eval()
+    x = torch.randn(2, 3, 97, 131)
+    with torch.no_grad():
+        expected = as_list(model(x))
+        for network in (model, hrnet.fuse(model)):
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                outputs = as_list(network(x))
+            for out, ref in zip(outputs, expected, strict=True):
+                assert out.dtype == torch.bfloat16 and torch.isfinite(out).all()
+                out = out.float()
+                assert ((out - ref).norm() / ref.norm()).item() <= L2_TOLERANCE
+                assert max_rel_diff(out, ref) <= MAX_TOLERANCE
+
+
+@pytest.mark.parametrize("head", HEADS)
+def test_bf16_training_step_stays_finite(head: str | None) -> None:
+    torch.manual_seed(0)
+    model = hrnet.HRNet("w18_small", head=head).train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x = torch.randn(2, 3, 64, 64)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(x)
+        if head == "cls":
+            loss = F.cross_entropy(out, torch.tensor([1, 7]))
+        else:
+            loss = sum(o.float().pow(2).mean() for o in as_list(out)) / 1e4
+    assert torch.isfinite(loss)
+    loss.backward()
+    grads = [p.grad for p in model.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert any(g.abs().sum() > 0 for g in grads)
+    before = [p.detach().clone() for p in model.parameters()]
+    optimizer.step()
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert any(not torch.equal(p, b) for p, b in zip(model.parameters(), before))
