@@ -8,7 +8,7 @@ training, multiply-add throughput against one large convolution, and ONNX Runtim
 Compared at equal weights, in one process: timm's ``HighResolutionNet`` (not the registry entry this package
 replaces) eager and under ``torch.compile``; ``hrnet.HRNet`` eager; ``hrnet.fuse`` (the fast path) eager and
 under ``torch.compile``. Pose: ``head=None`` at 256×192 against timm's ``features_only`` branch maps; ImageNet:
-``head='cls'`` at 224×224 against timm's classifier.
+``head='cls'`` at 224×224 against timm's classifier. One markdown file and one chart per thread count.
 
 Every repeat runs each compared model once, the order rotating from repeat to repeat, so slow drifts of a
 shared machine hit all of them alike. Times are medians over repeats; ratios are medians of the per-repeat
@@ -420,14 +420,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--threads must be >= 1, got {args.threads}")
     warnings.filterwarnings("ignore", category=UserWarning)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    lines = ["# HRNet CPU speed: `hrnet` (eager, fast path, compiled) vs timm at equal weights", ""]
     for threads in args.threads:
-        lines += run(args, threads)
-    text = "\n".join(lines) + "\n"
-    print(text)
-    name = f"speed_{'quick' if args.quick else 'full'}_{'-'.join(map(str, args.threads))}t.md"
-    (RESULTS / name).write_text(text)
-    print(f"written {RESULTS / name}")
+        lines = ["# HRNet CPU speed: `hrnet` (eager, fast path, compiled) vs timm at equal weights", ""]
+        text = "\n".join(lines + run(args, threads)) + "\n"
+        print(text)
+        path = RESULTS / f"speed_{'quick' if args.quick else 'full'}_{threads}t.md"
+        path.write_text(text)
+        print(f"written {path}", flush=True)
     return 0
 
 

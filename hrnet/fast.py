@@ -13,15 +13,22 @@ to float rounding), built from a copy (or in place) by these steps, each measure
   is the bilinear resize before it, so each branch is projected at its own resolution and resized after:
   15C → 15C at 1/4 becomes C, 2C, 4C, 8C → 15C at 1/4 … 1/32 (about 8× fewer multiply-adds in that layer);
 * **channels-last** (``channels_last=True``): the convolution weights are stored channels-last, so every
-  feature map (and each output) is channels-last, the layout oneDNN's CPU convolutions run fastest in.
+  feature map (and each output) is channels-last, the layout oneDNN's CPU convolutions run fastest in;
+* **pack** (``pack=True``, the default with channels-last): every convolution becomes a
+  :class:`PackedConv2d`, which on CPU in float32 calls oneDNN directly with its weight reordered once into
+  oneDNN's blocked layout (instead of on every call) and applies the ReLU that follows it — and, at the end of
+  each residual unit, the shortcut addition and ReLU — inside the convolution instead of as separate passes
+  over the feature map. PyTorch otherwise sends 1×1 convolutions at batch < 16 on one thread, and small 3×3
+  maps at batch 1, to its slower reference kernel.
 
-The result is made of ``nn.Conv2d`` layers and the package's own containers: it runs eagerly, under
-``torch.compile`` and ``torch.jit.script``. It is for inference only: there is no BatchNorm left to train,
-and its parameters do not require gradients.
+The result is made of ``nn.Conv2d`` layers (:class:`PackedConv2d` is one) and the package's own containers: it
+runs eagerly, under ``torch.compile``, ``torch.jit.script`` / ``trace`` and ``torch.export`` (where packed
+convolutions run as ordinary ones). It is for inference only: there is no BatchNorm left to train, and its
+parameters do not require gradients.
 """
 
 import copy
-from typing import List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +39,7 @@ from .backbone import HRNet
 from .fusion import DownTransform, MultiResolutionFusion, UpTransform, resize
 from .heads import V2Head, V2pHead
 from .module import HighResolutionModule
+from .units import BasicUnit, BottleneckUnit, ResidualUnit
 
 NORM_TYPES = (_BatchNorm, nn.GroupNorm, nn.LayerNorm, nn.modules.instancenorm._InstanceNorm)
 
@@ -255,19 +263,185 @@ class CommutedV2pHead(V2pHead):
         return self.pyramid(self.project(xs))
 
 
-# ------------------------------------------------------------------------------------------------ entry point
-def fuse(model: HRNet, *, batch: bool = True, channels_last: bool = True, inplace: bool = False) -> HRNet:
-    """The inference fast path of a trained ``model``: BatchNorm folded, fusions batched, V2 / V2p heads
-    commuted, channels-last weights (see the module docstring). Outputs equal ``model.eval()``'s up to
-    float rounding; the result is in eval mode and its parameters do not require gradients.
+# ------------------------------------------------------------------------------------------------ packed oneDNN
+def onednn_pointwise_available() -> bool:
+    """Whether this PyTorch has oneDNN's fused convolution op (the one ``torch.compile`` uses on CPU)."""
+    try:
+        return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
+    except (AttributeError, RuntimeError):
+        return False
 
-    ``batch=False`` only folds BatchNorm (the module structure stays the core's); ``channels_last=False``
-    keeps the contiguous layout; ``inplace=True`` rewrites ``model`` itself instead of a copy.
+
+class PackedConv2d(nn.Conv2d):
+    """A frozen ``nn.Conv2d`` (optionally followed by ReLU) that runs as one oneDNN call on a pre-reordered weight.
+
+    The dense ``weight`` / ``bias`` stay the module's parameters (same state dict, same semantics). On CPU in
+    float32, outside autograd, tracing, scripting and compiling, ``forward`` calls oneDNN's fused convolution
+    with the weight reordered once (on the first call, redone if the weight changes) and the ReLU applied
+    inside, and given a ``shortcut``, also the residual addition before it. Everywhere else it computes the same
+    thing with ``F.conv2d``. Weights and the maps it returns are channels-last (oneDNN's packed route
+    produces that layout whatever the input's).
+    """
+
+    __jit_ignored_attributes__ = ["_packed", "_packed_key"]
+
+    def __init__(self, conv: nn.Conv2d, relu: bool = False) -> None:
+        if conv.padding_mode != "zeros" or isinstance(conv.padding, str):
+            raise ValueError(f"PackedConv2d needs numeric zero padding, got {conv}")
+        super().__init__(
+            conv.in_channels,
+            conv.out_channels,
+            conv.kernel_size,
+            conv.stride,
+            conv.padding,
+            conv.dilation,
+            conv.groups,
+            bias=conv.bias is not None,
+            device=conv.weight.device,
+            dtype=conv.weight.dtype,
+        )
+        with torch.no_grad():
+            self.weight.copy_(conv.weight)
+            if conv.bias is not None:
+                self.bias.copy_(conv.bias)
+        self.weight = nn.Parameter(self.weight.detach().to(memory_format=torch.channels_last))
+        self.requires_grad_(False)
+        self.relu = relu
+        self._packed: Optional[torch.Tensor] = None
+        self._packed_key = (0, -1)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + (", relu=True" if self.relu else "")
+
+    def __getstate__(self) -> Dict[str, Any]:  # the reordered weight is a cache: copies and pickles rebuild it
+        state = super().__getstate__()
+        state["_packed"] = None
+        return state
+
+    def forward(self, x: torch.Tensor, shortcut: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``conv(x)`` (then ReLU if ``relu``), or with a ``shortcut``: ``relu(conv(x) + shortcut)``, the end of
+        a residual unit."""
+        if not torch.jit.is_scripting() and self.packable(x):
+            return self.run_packed(x, shortcut)
+        y = self._conv_forward(x, self.weight, self.bias)
+        if shortcut is not None:
+            return F.relu_(y + shortcut)
+        return F.relu_(y) if self.relu else y
+
+    @torch.jit.unused
+    def packable(self, x: torch.Tensor) -> bool:
+        """Whether this call may take the oneDNN route (which neither records gradients nor traces)."""
+        return (
+            x.device.type == "cpu"
+            and x.dtype == torch.float32
+            and self.weight.dtype == torch.float32
+            and self.weight.device.type == "cpu"
+            and not (x.requires_grad or self.weight.requires_grad)
+            and not torch.jit.is_tracing()
+            and not torch.compiler.is_compiling()
+            and not torch.is_autocast_enabled("cpu")
+            and ONEDNN_POINTWISE
+        )
+
+    @torch.jit.unused
+    def run_packed(self, x: torch.Tensor, shortcut: Optional[torch.Tensor]) -> torch.Tensor:
+        key = (self.weight.data_ptr(), self.weight._version)
+        if self._packed is None or self._packed_key != key:
+            self._packed = torch._C._nn.mkldnn_reorder_conv2d_weight(
+                self.weight.to_mkldnn(),
+                list(self.padding),
+                list(self.stride),
+                list(self.dilation),
+                self.groups,
+                list(x.shape),
+            )
+            self._packed_key = key
+        x = x.contiguous(memory_format=torch.channels_last)
+        geometry = (list(self.padding), list(self.stride), list(self.dilation), self.groups)
+        if shortcut is None:
+            return torch.ops.mkldnn._convolution_pointwise(
+                x, self._packed, self.bias, *geometry, "relu" if self.relu else "none", [], ""
+            )
+        shortcut = shortcut.contiguous(memory_format=torch.channels_last)
+        return torch.ops.mkldnn._convolution_pointwise.binary(
+            x, shortcut, self._packed, self.bias, *geometry, "add", 1.0, "relu", [], ""
+        )
+
+
+ONEDNN_POINTWISE = onednn_pointwise_available()
+
+
+class PackedUnit(nn.Module):
+    """A folded residual unit on :class:`PackedConv2d`: each inner conv with its ReLU, the last one with the
+    shortcut addition and the unit's ReLU, as one oneDNN call each. Keys stay the unit's (``conv1`` …,
+    ``downsample.0``), so a packed model loads the unpacked fused model's state dict."""
+
+    def __init__(self, unit: ResidualUnit) -> None:
+        super().__init__()
+        bottleneck = isinstance(unit, BottleneckUnit)
+        self.conv1 = PackedConv2d(unit.conv1, relu=True)
+        self.conv2 = PackedConv2d(unit.conv2, relu=bottleneck)
+        self.conv3: Optional[PackedConv2d] = PackedConv2d(unit.conv3) if bottleneck else None
+        self.downsample: Optional[nn.Sequential] = None
+        if unit.downsample is not None:
+            self.downsample = nn.Sequential(PackedConv2d(unit.downsample[0]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shortcut = x
+        if self.downsample is not None:
+            shortcut = self.downsample(x)
+        x = self.conv1(x)
+        if self.conv3 is None:
+            return self.conv2(x, shortcut)
+        return self.conv3(self.conv2(x), shortcut)
+
+
+def pack_convolutions(model: nn.Module) -> None:
+    """In place, on a folded model: residual units become :class:`PackedUnit`; every ``conv → Identity → ReLU``
+    sequence a ReLU-applying :class:`PackedConv2d`; every other ``nn.Conv2d`` a plain one."""
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if type(child) in (BasicUnit, BottleneckUnit):
+                setattr(parent, name, PackedUnit(child))
+    for parent in list(model.modules()):
+        if isinstance(parent, nn.Sequential) and len(parent) == 3:
+            conv, norm, relu = list(parent)
+            if type(conv) is nn.Conv2d and isinstance(norm, nn.Identity) and isinstance(relu, nn.ReLU):
+                parent[0], parent[2] = PackedConv2d(conv, relu=True), nn.Identity()
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if type(child) is nn.Conv2d:  # the stem's convs are followed by ReLU in forward: applying it twice is exact
+                stem = parent is model and name in ("conv1", "conv2")
+                setattr(parent, name, PackedConv2d(child, relu=stem))
+
+
+# ------------------------------------------------------------------------------------------------ entry point
+def fuse(
+    model: HRNet,
+    *,
+    batch: bool = True,
+    channels_last: bool = True,
+    pack: Optional[bool] = None,
+    inplace: bool = False,
+) -> HRNet:
+    """The inference fast path of a trained ``model``: BatchNorm folded, fusions batched, V2 / V2p heads
+    commuted, channels-last weights, packed oneDNN convolutions (see the module docstring). Outputs equal
+    ``model.eval()``'s up to float rounding; the result is in eval mode and its parameters do not require
+    gradients.
+
+    ``batch=False`` keeps the core's fusion and head modules; ``channels_last=False`` keeps the contiguous
+    layout; ``pack=False`` keeps ordinary ``nn.Conv2d`` layers (packing needs channels-last, the layout
+    oneDNN's packed convolutions produce, and is on by default with it); ``inplace=True`` rewrites ``model``
+    itself instead of a copy.
     """
     if not isinstance(model, HRNet):
         raise ValueError(f"fuse expects an hrnet.HRNet, got {type(model).__name__}")
     if type(model).forward is not HRNet.forward:
         raise ValueError(f"fuse expects the forward of hrnet.HRNet; {type(model).__name__} overrides it")
+    if pack is None:
+        pack = channels_last
+    if pack and not channels_last:
+        raise ValueError("fuse(pack=True) needs channels_last=True: packed oneDNN convolutions run channels-last")
     fused = model if inplace else copy.deepcopy(model)
     fold_batch_norms(fused)
     fused.eval().requires_grad_(False)
@@ -282,4 +456,6 @@ def fuse(model: HRNet, *, batch: bool = True, channels_last: bool = True, inplac
             fused.head = CommutedV2Head(fused.head, fused.branch_channels)
     if channels_last:
         fused.to(memory_format=torch.channels_last)
+    if pack:
+        pack_convolutions(fused)
     return fused

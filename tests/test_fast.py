@@ -9,6 +9,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 import hrnet
+from hrnet import fast
 from hrnet.complexity import GIGA
 
 HEADS = [None, "v1", "v1h", "v2", "v2p", "cls"]
@@ -50,7 +51,13 @@ def test_fused_equals_plain_model_at_any_size(plain_models: dict, head: str | No
 
 
 @pytest.mark.parametrize(
-    "options", [dict(batch=False), dict(channels_last=False), dict(batch=False, channels_last=False)]
+    "options",
+    [
+        dict(batch=False),
+        dict(channels_last=False),
+        dict(pack=False),
+        dict(batch=False, channels_last=False),
+    ],
 )
 @pytest.mark.parametrize("head", ["v2p", "cls"])
 def test_each_step_alone_keeps_outputs(plain_models: dict, head: str, options: dict) -> None:
@@ -140,6 +147,87 @@ def test_v2_heads_project_before_resizing() -> None:
         assert (plain - fused) * GIGA == pytest.approx(concat - per_branch, rel=1e-9)
     trunk = hrnet.HRNet("w18_small").eval()
     assert hrnet.complexity(hrnet.fuse(trunk), (h, w))[1] == pytest.approx(hrnet.complexity(trunk, (h, w))[1])
+
+
+# --------------------------------------------------------------------------------------------- packed oneDNN
+def operator_names(model: nn.Module, x: torch.Tensor) -> set[str]:
+    from torch.profiler import profile
+
+    with torch.inference_mode(), profile() as prof:
+        model(x)
+    return {event.name for event in prof.events()}
+
+
+def test_packed_convolutions_run_in_onednn_with_fused_relu_and_shortcut(plain_models: dict) -> None:
+    """Every convolution of the packed network is one oneDNN call (no aten convolution, no separate ReLU after
+    a convolution); residual units end in one call that also adds the shortcut."""
+    assert fast.ONEDNN_POINTWISE, "this PyTorch lacks oneDNN's fused convolution (torch.ops.mkldnn)"
+    model = plain_models[(None, "nearest")]
+    x = torch.randn(1, 3, 64, 48)
+    names = operator_names(hrnet.fuse(model), x)
+    assert "mkldnn::_convolution_pointwise" in names
+    assert not {"aten::convolution", "aten::_convolution", "aten::mkldnn_convolution"} & names
+    assert "aten::convolution" in operator_names(hrnet.fuse(model, pack=False), x)
+    fused = hrnet.fuse(model)
+    units = [m for m in fused.modules() if isinstance(m, fast.PackedUnit)]
+    assert len(units) == sum(s.num_modules * sum(s.num_blocks) for s in hrnet.ARCHS["w18_small"].stages)
+    for unit in units:  # ReLU inside every conv but the last, which adds the shortcut (and then applies ReLU)
+        convs = [unit.conv1, unit.conv2] + ([unit.conv3] if unit.conv3 is not None else [])
+        assert all(conv.relu for conv in convs[:-1]) and not convs[-1].relu
+
+
+def test_packed_weights_follow_batch_size_layout_and_weight_changes(plain_models: dict) -> None:
+    """The reordered weight is made on the first call; other batch sizes and sizes reuse it, and it is made
+    again when the weight changes in place. Maps stay channels-last."""
+    model = plain_models[("v1", "nearest")]
+    packed, unpacked = hrnet.fuse(model), hrnet.fuse(model, pack=False)
+    for batch, (h, w) in [(1, (64, 48)), (3, (97, 131)), (2, (33, 47))]:
+        x = torch.randn(batch, 3, h, w)
+        assert_same_outputs(packed, model, x)
+        assert packed(x)[0].is_contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        for fused in (packed, unpacked):
+            fused.transition1[0][0].weight.mul_(1.5)
+    x = torch.randn(1, 3, 64, 48)
+    assert_same_outputs(packed, unpacked, x)
+    assert max_rel_diff(packed(x)[0], model(x)[0]) > 10 * TOLERANCE
+    with pytest.raises(ValueError, match="channels_last"):
+        hrnet.fuse(model, channels_last=False, pack=True)
+    assert not any(isinstance(m, fast.PackedConv2d) for m in hrnet.fuse(model, channels_last=False).modules())
+
+
+def test_packed_model_copies_pickles_and_scripts(plain_models: dict) -> None:
+    import copy
+    import io
+
+    model = plain_models[("v2p", "nearest")]
+    packed = hrnet.fuse(model)
+    x = torch.randn(1, 3, 97, 131)
+    assert_same_outputs(packed, model, x)  # packs every weight
+    buffer = io.BytesIO()
+    torch.save(packed, buffer)
+    buffer.seek(0)
+    for twin in (copy.deepcopy(packed), torch.load(buffer, weights_only=False), torch.jit.script(packed)):
+        assert_same_outputs(twin, model, x)
+    assert set(packed.state_dict()) == set(hrnet.fuse(model, pack=False).state_dict())
+
+
+def test_packed_model_falls_back_where_onednn_cannot_serve(plain_models: dict) -> None:
+    """Autocast, gradients w.r.t. the input and float64 run the same network as ordinary convolutions."""
+    model = plain_models[("v2", "bilinear")]
+    packed = hrnet.fuse(model)
+    x = torch.randn(1, 3, 64, 48)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low = packed(x)[0]
+    assert low.dtype == torch.bfloat16 and torch.isfinite(low).all()
+    x.requires_grad_(True)
+    packed(x)[0].sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    double = hrnet.fuse(model.double())
+    try:
+        assert_same_outputs(double, model, x.detach().double())
+    finally:
+        model.float()
 
 
 # --------------------------------------------------------------------------------------------- behaviour
