@@ -194,9 +194,11 @@ def fast_path_steps(arch: str, batch: int, repeats: int) -> list[str]:
     steps = {
         "ours eager": ours,
         "fold BN": hrnet.fuse(ours, batch=False, channels_last=False),
-        "fold BN + channels-last": hrnet.fuse(ours, batch=False),
+        "fold BN + channels-last": hrnet.fuse(ours, batch=False, pack=False),
         "fold BN + batch fusions": hrnet.fuse(ours, channels_last=False),
-        "fold + batch + channels-last (default)": hrnet.fuse(ours),
+        "fold + batch + channels-last": hrnet.fuse(ours, pack=False),
+        "fold + channels-last + pack": hrnet.fuse(ours, batch=False),
+        "fold + batch + channels-last + pack (default)": hrnet.fuse(ours),
     }
     x = torch.randn(batch, 3, *size)
     with torch.no_grad():
@@ -412,7 +414,7 @@ def run(args: argparse.Namespace, threads: int) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="W18 only, batch 1, fewer repeats")
-    parser.add_argument("--threads", type=int, nargs="+", default=[1], help="torch intra-op thread counts")
+    parser.add_argument("--threads", type=int, nargs="+", default=[2], help="torch intra-op thread counts")
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (slow to compile)")
     parser.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime table")
     args = parser.parse_args(argv)

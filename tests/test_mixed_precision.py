@@ -1,5 +1,5 @@
-"""bfloat16 autocast on CPU: finite outputs close to float32 for every head, plain and fused, and a finite
-training step.
+"""bfloat16 autocast on CPU (and float16 on a CUDA GPU, where there is one): finite outputs close to float32
+for every head, plain and fused, and a finite training step.
 
 Tolerance: bfloat16 keeps 8 significant bits, so each rounding is off by at most 2^-9 ≈ 0.2 % relative. The
 network rounds activations and weights at every one of its ~40 layers; independent roundings add up like a
@@ -62,5 +62,50 @@ def test_bf16_training_step_stays_finite(head: str | None) -> None:
     assert any(g.abs().sum() > 0 for g in grads)
     before = [p.detach().clone() for p in model.parameters()]
     optimizer.step()
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert any(not torch.equal(p, b) for p, b in zip(model.parameters(), before))
+
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="float16 autocast is checked on a CUDA GPU")
+
+
+@needs_cuda
+@pytest.mark.parametrize("head", HEADS)
+def test_fp16_autocast_on_gpu_is_finite_and_close(head: str | None) -> None:
+    """float16 keeps 11 significant bits (finer than bfloat16), so the bfloat16 tolerances hold a fortiori."""
+    torch.manual_seed(0)
+    model = randomize_norm_stats(hrnet.HRNet("w18_small", head=head)).eval().cuda()
+    x = torch.randn(2, 3, 97, 131, device="cuda")
+    with torch.no_grad():
+        expected = as_list(model(x))
+        for network in (model, hrnet.fuse(model)):
+            with torch.autocast("cuda", dtype=torch.float16):
+                outputs = as_list(network(x))
+            for out, ref in zip(outputs, expected, strict=True):
+                assert out.dtype == torch.float16 and torch.isfinite(out).all()
+                out = out.float()
+                assert ((out - ref).norm() / ref.norm()).item() <= L2_TOLERANCE
+                assert max_rel_diff(out, ref) <= MAX_TOLERANCE
+
+
+@needs_cuda
+@pytest.mark.parametrize("head", ["v2", "cls"])
+def test_fp16_training_step_on_gpu_stays_finite(head: str) -> None:
+    torch.manual_seed(0)
+    model = hrnet.HRNet("w18_small", head=head).train().cuda()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    scaler = torch.amp.GradScaler("cuda")
+    x = torch.randn(2, 3, 64, 64, device="cuda")
+    with torch.autocast("cuda", dtype=torch.float16):
+        out = model(x)
+        if head == "cls":
+            loss = F.cross_entropy(out, torch.tensor([1, 7], device="cuda"))
+        else:
+            loss = sum(o.float().pow(2).mean() for o in as_list(out)) / 1e4
+    assert torch.isfinite(loss)
+    scaler.scale(loss).backward()
+    before = [p.detach().clone() for p in model.parameters()]
+    scaler.step(optimizer)
+    scaler.update()
     assert all(torch.isfinite(p).all() for p in model.parameters())
     assert any(not torch.equal(p, b) for p, b in zip(model.parameters(), before))
