@@ -8,7 +8,9 @@ to float rounding), built from a copy (or in place) by these steps, each measure
   mode computes), and replaced by ``nn.Identity``;
 * **batch** (``batch=True``): in every fusion, the 1×1 up-projections that read one branch run as one
   convolution, and so do the first stride-2 3×3 convolutions of all the down chains that start at that
-  branch; the outputs are split by channels;
+  branch; the outputs are split by channels; with nearest upsampling and sizes that halve exactly from branch
+  to branch, the upsampled terms are summed from the lowest resolution up, one doubling at a time (``up4(a)
+  + up2(b) = up2(up2(a) + b)``), so only one term is upsampled to each output's full resolution;
 * **commute** (also ``batch=True``): the 1×1 convolution after the V2 / V2p concatenation is linear, and so
   is the bilinear resize before it, so each branch is projected at its own resolution and resized after:
   15C → 15C at 1/4 becomes C, 2C, 4C, 8C → 15C at 1/4 … 1/32 (about 8× fewer multiply-adds in that layer);
@@ -197,17 +199,46 @@ class BatchedFusion(nn.Module):
         terms: List[List[torch.Tensor]] = []
         for x, source in enumerate(self.sources):
             terms.append(source(xs[x]))
+        nested = self.mode == "nearest" and halving_sizes(xs) and not exporting()
         outputs: List[torch.Tensor] = []
         for r in range(self.rows):
-            size = [xs[r].shape[-2], xs[r].shape[-1]]
             total = xs[r]
-            for x in range(len(xs)):  # source x's terms are for outputs 0 … x-1, then x+1 …
-                if x < r:
-                    total = total + terms[x][r - 1]
-                elif x > r:
+            for x in range(r):  # source x's terms are for outputs 0 … x-1, then x+1 …
+                total = total + terms[x][r - 1]
+            if nested and r + 1 < len(xs):
+                # Each branch is exactly half the size of the one above, so nearest upsampling by 2^k is k
+                # doublings: add the lower terms up from the lowest resolution, one doubling at a time.
+                upper = terms[len(xs) - 1][r]
+                for x in range(len(xs) - 2, r, -1):
+                    upper = terms[x][r] + resize(upper, [xs[x].shape[-2], xs[x].shape[-1]], "nearest")
+                total = total + resize(upper, [xs[r].shape[-2], xs[r].shape[-1]], "nearest")
+            else:
+                size = [xs[r].shape[-2], xs[r].shape[-1]]
+                for x in range(r + 1, len(xs)):
                     total = total + resize(terms[x][r], size, self.mode, self.align_corners)
             outputs.append(F.relu_(total))
         return outputs
+
+
+def halving_sizes(xs: List[torch.Tensor]) -> bool:
+    """Whether every branch map is exactly half the height and width of the one above (input sides divisible by
+    ``2^(branches + 1)``): then nearest upsampling composes, and summing from the lowest resolution is exact."""
+    for i in range(len(xs) - 1):
+        if xs[i].shape[-2] != 2 * xs[i + 1].shape[-2] or xs[i].shape[-1] != 2 * xs[i + 1].shape[-1]:
+            return False
+    return True
+
+
+def exporting() -> bool:
+    """True inside ``torch.export``, whose dynamic sizes must not depend on divisibility (TorchScript: never)."""
+    if torch.jit.is_scripting():
+        return False
+    return is_exporting()
+
+
+@torch.jit.unused
+def is_exporting() -> bool:
+    return torch.compiler.is_exporting()
 
 
 # ------------------------------------------------------------------------------------------------ commuted heads

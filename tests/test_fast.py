@@ -149,6 +149,27 @@ def test_v2_heads_project_before_resizing() -> None:
     assert hrnet.complexity(hrnet.fuse(trunk), (h, w))[1] == pytest.approx(hrnet.complexity(trunk, (h, w))[1])
 
 
+def test_nearest_terms_are_summed_from_the_lowest_resolution_where_exact(
+    plain_models: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When every branch is exactly half the one above, each resize in a fusion doubles (and outputs stay
+    equal); otherwise terms are resized straight to the output size, as in the plain network."""
+    model = plain_models[(None, "nearest")]
+    fused = hrnet.fuse(model)
+    calls: list[tuple[int, int]] = []
+
+    def recording_resize(x: torch.Tensor, size: list[int], mode: str, align_corners: bool = False) -> torch.Tensor:
+        calls.append((size[0] // x.shape[-2], size[1] // x.shape[-1]))
+        return fast_resize(x, size, mode, align_corners)
+
+    fast_resize = fast.resize
+    monkeypatch.setattr(fast, "resize", recording_resize)
+    for (h, w), nested in (((64, 128), True), ((97, 131), False)):
+        calls.clear()
+        assert_same_outputs(fused, model, torch.randn(1, 3, h, w))
+        assert calls and all(ratio == (2, 2) for ratio in calls) == nested
+
+
 # --------------------------------------------------------------------------------------------- packed oneDNN
 def operator_names(model: nn.Module, x: torch.Tensor) -> set[str]:
     from torch.profiler import profile
