@@ -18,17 +18,27 @@ ambiguous layouts that tracing would specialize on: a channels-last model (``hrn
 exported from a contiguous copy. ``min_export_side(model)`` gives the smallest side for a model; the
 exported program rejects smaller inputs with an error, an ONNX runtime does not check, so keep to that
 range there.
+
+``export_onnx`` traces the fusions in the order of :func:`blocked_fusion_forward`, which ONNX Runtime's CPU
+layout optimizer keeps in its blocked (NCHWc) layout, and names the input axes ``batch``, ``height`` and
+``width``. Pinning them when the size is known (ONNX Runtime:
+``SessionOptions.add_free_dimension_override_by_name("height", 256)``) turns the graph static for that
+session, which lets the runtime also upsample by constant factors and update sums in place.
 """
 
 import contextlib
 import copy
 import os
-from typing import Any, Dict, Optional, Union
+import types
+from typing import Any, Dict, Iterator, List, Optional, Union
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 from torch.export import Dim, ExportedProgram
 
 from .backbone import HRNet
+from .fusion import MultiResolutionFusion
 from .heads import V2pHead
 
 DEFAULT_MAX_SIDE = 8192
@@ -103,10 +113,66 @@ def example_input(model: HRNet, example: Optional[torch.Tensor]) -> torch.Tensor
     return torch.zeros(2, model.in_chans, side, side, device=reference.device, dtype=reference.dtype)
 
 
+def identity_conv(x: torch.Tensor) -> torch.Tensor:
+    """``x`` through a depthwise 1×1 convolution of weight 1: exactly ``x``, but a convolution (see below)."""
+    channels = x.shape[1]
+    return F.conv2d(x, torch.ones(channels, 1, 1, 1, dtype=x.dtype, device=x.device), groups=channels)
+
+
+def blocked_fusion_forward(fusion: MultiResolutionFusion, xs: List[torch.Tensor]) -> List[torch.Tensor]:
+    """A sum fusion written for ONNX Runtime's CPU layout optimizer, which runs convolutions, sums and ReLUs
+    in a blocked channel layout (NCHWc) and folds ``conv + sum (+ ReLU)`` into one convolution.
+
+    Upsampling to the exact size of the target branch needs sizes computed at run time, which that optimizer
+    leaves in the plain layout; summed source by source (the eager order), the plain upsampled terms pull
+    the whole sum, its ReLU and the inputs of the next convolutions out of the blocked layout, with a layout
+    copy at each boundary. Here output ``r`` is ``relu(x_r + Σ down_x + id(Σ up_x))``: each down chain's
+    last convolution accumulates the running sum; the upsampled terms are summed on their own, then go
+    through :func:`identity_conv`, which converts them back and absorbs the running sum and the ReLU. The
+    same terms as the eager forward, added in another order (equal up to float rounding).
+    """
+    outputs: List[torch.Tensor] = []
+    for r, row in enumerate(fusion):
+        size = [xs[r].shape[-2], xs[r].shape[-1]]
+        total = row[r](xs[r], size)
+        for x in range(r):
+            total = total + row[x](xs[x], size)
+        upsampled: Optional[torch.Tensor] = None
+        for x in range(r + 1, len(row)):
+            term = row[x](xs[x], size)
+            upsampled = term if upsampled is None else upsampled + term
+        if upsampled is not None:
+            total = total + identity_conv(upsampled)
+        outputs.append(F.relu(total))
+    return outputs
+
+
+@contextlib.contextmanager
+def blocked_fusions(model: nn.Module) -> Iterator[None]:
+    """Within the block, every sum fusion of ``model`` that has the stock forward runs
+    :func:`blocked_fusion_forward` instead; the modules are restored on exit."""
+    fusions = [
+        module
+        for module in model.modules()
+        if type(module).forward is MultiResolutionFusion.forward and not module.multiply
+    ]
+    for fusion in fusions:
+        fusion.forward = types.MethodType(blocked_fusion_forward, fusion)
+    try:
+        yield
+    finally:
+        for fusion in fusions:
+            del fusion.forward
+
+
 def export_program(
-    model: HRNet, example: Optional[torch.Tensor] = None, max_side: int = DEFAULT_MAX_SIDE
+    model: HRNet,
+    example: Optional[torch.Tensor] = None,
+    max_side: int = DEFAULT_MAX_SIDE,
+    blocked: bool = False,
 ) -> ExportedProgram:
-    """``torch.export.export`` of ``model`` in eval mode with dynamic batch, height and width."""
+    """``torch.export.export`` of ``model`` in eval mode with dynamic batch, height and width; ``blocked``
+    traces the fusions as :func:`blocked_fusion_forward` (what :func:`export_onnx` does)."""
     if not isinstance(model, HRNet):
         raise ValueError(f"export_program expects an hrnet.HRNet, got {type(model).__name__}")
     if is_channels_last(model):
@@ -116,10 +182,23 @@ def export_program(
     try:
         patch = size_oblivious_patch()
         with patch if patch is not None else contextlib.nullcontext():
-            shapes = dynamic_shapes(model, max_side, oblivious=patch is not None)
-            return torch.export.export(model, (example_input(model, example),), dynamic_shapes=shapes)
+            with blocked_fusions(model) if blocked else contextlib.nullcontext():
+                shapes = dynamic_shapes(model, max_side, oblivious=patch is not None)
+                return torch.export.export(model, (example_input(model, example),), dynamic_shapes=shapes)
     finally:
         model.train(was_training)
+
+
+def name_input_axes(onnx_program: "torch.onnx.ONNXProgram") -> None:
+    """Rename the symbolic axes of input ``x`` (and the shape expressions that use them) to ``batch``,
+    ``height`` and ``width``: the names a runtime is told to pin a size by."""
+    if not hasattr(onnx_program, "rename_axes"):  # older PyTorch: the tracer's symbol names stay
+        return
+    shape = onnx_program.model.graph.inputs[0].shape
+    names = {2: "height", 3: "width", 0: "batch"}
+    symbols = {i: getattr(dim, "value", None) for i, dim in enumerate(shape)}  # static axes are plain ints
+    mapping = {symbol: names[i] for i, symbol in symbols.items() if i in names and isinstance(symbol, str)}
+    onnx_program.rename_axes(mapping)
 
 
 def export_onnx(
@@ -127,13 +206,20 @@ def export_onnx(
     path: Union[str, "os.PathLike[str]"],
     example: Optional[torch.Tensor] = None,
     max_side: int = DEFAULT_MAX_SIDE,
+    blocked: bool = True,
 ) -> "torch.onnx.ONNXProgram":
     """Write ``model`` (or a program from :func:`export_program`) to ``path`` as ONNX with dynamic batch,
-    height and width: input ``x``, outputs in the order of ``model(x)``. Returns the ``ONNXProgram``. Needs
-    the ``onnxscript`` package (PyTorch's exporter)."""
-    program = model if isinstance(model, ExportedProgram) else export_program(model, example, max_side)
+    height and width (axes named ``batch``, ``height``, ``width``): input ``x``, outputs in the order of
+    ``model(x)``. A model is traced with ``blocked`` fusions (see :func:`blocked_fusion_forward`; a program
+    is converted as it is). Returns the ``ONNXProgram``. Needs the ``onnxscript`` package (PyTorch's
+    exporter)."""
+    if isinstance(model, ExportedProgram):
+        program = model
+    else:
+        program = export_program(model, example, max_side, blocked=blocked)
     onnx_program = torch.onnx.export(program, dynamo=True, verbose=False)
     if onnx_program is None:
         raise RuntimeError("torch.onnx.export returned no program")
+    name_input_axes(onnx_program)
     onnx_program.save(os.fspath(path))
     return onnx_program

@@ -199,7 +199,7 @@ class BatchedFusion(nn.Module):
         terms: List[List[torch.Tensor]] = []
         for x, source in enumerate(self.sources):
             terms.append(source(xs[x]))
-        nested = self.mode == "nearest" and halving_sizes(xs) and not exporting()
+        nested = self.mode == "nearest" and not tracing_graph() and halving_sizes(xs)
         outputs: List[torch.Tensor] = []
         for r in range(self.rows):
             total = xs[r]
@@ -229,16 +229,17 @@ def halving_sizes(xs: List[torch.Tensor]) -> bool:
     return True
 
 
-def exporting() -> bool:
-    """True inside ``torch.export``, whose dynamic sizes must not depend on divisibility (TorchScript: never)."""
+def tracing_graph() -> bool:
+    """True while ``torch.compile`` / ``torch.export`` trace: a graph with dynamic sizes must not depend on their
+    divisibility (and compiled code fuses the additions anyway). TorchScript keeps the size check."""
     if torch.jit.is_scripting():
         return False
-    return is_exporting()
+    return is_compiling()
 
 
 @torch.jit.unused
-def is_exporting() -> bool:
-    return torch.compiler.is_exporting()
+def is_compiling() -> bool:
+    return torch.compiler.is_compiling()
 
 
 # ------------------------------------------------------------------------------------------------ commuted heads

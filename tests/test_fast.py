@@ -230,6 +230,7 @@ def test_packed_model_copies_pickles_and_scripts(plain_models: dict) -> None:
     buffer.seek(0)
     for twin in (copy.deepcopy(packed), torch.load(buffer, weights_only=False), torch.jit.script(packed)):
         assert_same_outputs(twin, model, x)
+        assert_same_outputs(twin, model, torch.randn(1, 3, 64, 128))  # sizes that halve exactly: nested sums
     assert set(packed.state_dict()) == set(hrnet.fuse(model, pack=False).state_dict())
 
 
