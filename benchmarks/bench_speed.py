@@ -177,12 +177,18 @@ def inference_table(
                 results[(task, arch, batch)] = dict(speedups=speedups, compile_seconds=compile_seconds, rate=rate)
                 print(lines[-1], flush=True)
     compile_notes = sorted(
-        {f"{k[1]} {k[0]} b{k[2]}: fast {v['compile_seconds']['fast']:.0f} s, timm {v['compile_seconds']['timm']:.0f} s"
-         for k, v in results.items() if v["compile_seconds"]}  # fmt: skip
+        {
+            f"{arch} {task} b{batch}: fast {seconds['fast']:.0f} s, timm {seconds['timm']:.0f} s"
+            for (task, arch, batch), value in results.items()
+            if (seconds := value["compile_seconds"])
+        }
     )
     if compile_notes:
-        lines += ["", "First-call (compile) seconds, shorter where PyTorch's on-disk compile cache already held the "
-                  "graph: " + "; ".join(compile_notes) + "."]
+        lines += [
+            "",
+            "First-call (compile) seconds, shorter where PyTorch's on-disk compile cache already held the "
+            "graph: " + "; ".join(compile_notes) + ".",
+        ]
     return lines, results
 
 
@@ -262,6 +268,8 @@ def onnx_table(arch: str, batches: List[int], repeats: int, threads: int) -> tup
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Idle worker threads of one session would otherwise spin on the cores while the next model runs.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     results: dict = {}
     lines = [
         f"### ONNX Runtime {onnxruntime.__version__}, {arch.upper()}: our exports (dynamic batch/H/W) vs timm's "

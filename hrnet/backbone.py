@@ -5,7 +5,6 @@ The module tree keeps the state-dict layout shared by the official code, timm an
 downsamp_modules final_layer classifier``), so their checkpoints load without renaming.
 """
 
-
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch

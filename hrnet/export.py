@@ -20,10 +20,10 @@ exported program rejects smaller inputs with an error, an ONNX runtime does not 
 range there.
 
 ``export_onnx`` traces the fusions in the order of :func:`blocked_fusion_forward`, which ONNX Runtime's CPU
-layout optimizer keeps in its blocked (NCHWc) layout, and names the input axes ``batch``, ``height`` and
-``width``. Pinning them when the size is known (ONNX Runtime:
-``SessionOptions.add_free_dimension_override_by_name("height", 256)``) turns the graph static for that
-session, which lets the runtime also upsample by constant factors and update sums in place.
+layout optimizer keeps in its blocked (NCHWc) layout (fusions batched by ``hrnet.fuse`` are traced as they
+are), and names the input axes ``batch``, ``height`` and ``width``. Pinning them when the size is known (ONNX
+Runtime: ``SessionOptions.add_free_dimension_override_by_name("height", 256)``) makes the graph static for
+that session, which lets the runtime also upsample by constant factors and update sums in place.
 """
 
 import contextlib
@@ -114,7 +114,8 @@ def example_input(model: HRNet, example: Optional[torch.Tensor]) -> torch.Tensor
 
 
 def identity_conv(x: torch.Tensor) -> torch.Tensor:
-    """``x`` through a depthwise 1×1 convolution of weight 1: exactly ``x``, but a convolution (see below)."""
+    """``x`` through a depthwise 1×1 convolution of weight 1: exactly ``x``, but a convolution, which a layout
+    optimizer may feed from a plain tensor and fuse with the sum after it (see below)."""
     channels = x.shape[1]
     return F.conv2d(x, torch.ones(channels, 1, 1, 1, dtype=x.dtype, device=x.device), groups=channels)
 
@@ -128,8 +129,9 @@ def blocked_fusion_forward(fusion: MultiResolutionFusion, xs: List[torch.Tensor]
     the whole sum, its ReLU and the inputs of the next convolutions out of the blocked layout, with a layout
     copy at each boundary. Here output ``r`` is ``relu(x_r + Σ down_x + id(Σ up_x))``: each down chain's
     last convolution accumulates the running sum; the upsampled terms are summed on their own, then go
-    through :func:`identity_conv`, which converts them back and absorbs the running sum and the ReLU. The
-    same terms as the eager forward, added in another order (equal up to float rounding).
+    through :func:`identity_conv`, which takes them back into the blocked layout (one layout copy per output)
+    and absorbs the running sum and the ReLU. The same terms as the eager forward, added in another order
+    (equal up to float rounding).
     """
     outputs: List[torch.Tensor] = []
     for r, row in enumerate(fusion):
@@ -154,7 +156,9 @@ def blocked_fusions(model: nn.Module) -> Iterator[None]:
     fusions = [
         module
         for module in model.modules()
-        if type(module).forward is MultiResolutionFusion.forward and not module.multiply
+        if type(module).forward is MultiResolutionFusion.forward
+        and "forward" not in vars(module)
+        and not module.multiply
     ]
     for fusion in fusions:
         fusion.forward = types.MethodType(blocked_fusion_forward, fusion)
@@ -195,7 +199,7 @@ def name_input_axes(onnx_program: "torch.onnx.ONNXProgram") -> None:
     if not hasattr(onnx_program, "rename_axes"):  # older PyTorch: the tracer's symbol names stay
         return
     shape = onnx_program.model.graph.inputs[0].shape
-    names = {2: "height", 3: "width", 0: "batch"}
+    names = {0: "batch", 2: "height", 3: "width"}
     symbols = {i: getattr(dim, "value", None) for i, dim in enumerate(shape)}  # static axes are plain ints
     mapping = {symbol: names[i] for i, symbol in symbols.items() if i in names and isinstance(symbol, str)}
     onnx_program.rename_axes(mapping)

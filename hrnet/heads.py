@@ -5,7 +5,6 @@ that branch). Every head here resizes to the exact size of the high-resolution m
 works.
 """
 
-
 from typing import List, Sequence
 
 import torch

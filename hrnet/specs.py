@@ -27,8 +27,7 @@ class StageSpec:
             raise ValueError(f"block must be one of {BLOCK_TYPES}, got {self.block!r}")
         if len(self.num_blocks) != len(self.num_channels):
             raise ValueError(
-                f"num_blocks {self.num_blocks} and num_channels {self.num_channels} must have one entry "
-                "per branch"
+                f"num_blocks {self.num_blocks} and num_channels {self.num_channels} must have one entry per branch"
             )
         if self.num_modules < 1 or min(self.num_blocks) < 1 or min(self.num_channels) < 1:
             raise ValueError(f"stage sizes must be positive, got {self}")

@@ -4,7 +4,6 @@ Attribute names (``conv1``, ``bn1``, ..., ``downsample``) follow the layout shar
 timm and OpenMMLab, so state dicts move between them without renaming.
 """
 
-
 from typing import Callable, Optional
 
 import torch
@@ -73,9 +72,7 @@ class BasicUnit(ResidualUnit):
 
     expansion = 1
 
-    def __init__(
-        self, in_channels: int, channels: int, stride: int = 1, norm_layer: NormLayer = batch_norm
-    ) -> None:
+    def __init__(self, in_channels: int, channels: int, stride: int = 1, norm_layer: NormLayer = batch_norm) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, channels, 3, stride, 1, bias=False)
         self.bn1 = norm_layer(channels)
@@ -97,9 +94,7 @@ class BottleneckUnit(ResidualUnit):
 
     expansion = 4
 
-    def __init__(
-        self, in_channels: int, channels: int, stride: int = 1, norm_layer: NormLayer = batch_norm
-    ) -> None:
+    def __init__(self, in_channels: int, channels: int, stride: int = 1, norm_layer: NormLayer = batch_norm) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, channels, 1, bias=False)
         self.bn1 = norm_layer(channels)

@@ -10,6 +10,7 @@ import torch
 from conftest import max_rel_diff, randomize_norm_stats
 
 import hrnet
+from hrnet.fusion import MultiResolutionFusion
 
 HEADS = [None, "v1", "v1h", "v2", "v2p", "cls"]
 # Sizes other than the traced one (batch 2, side 64, or 122 for V2p), odd ones included. 61 is the smallest side
@@ -24,15 +25,17 @@ def as_list(out: torch.Tensor | list[torch.Tensor]) -> list[torch.Tensor]:
 
 @pytest.fixture(scope="module")
 def exported() -> dict:
-    """head → (model, its exported program), each exported once for the whole module."""
+    """(head, blocked) → (model, its exported program), each exported once for the whole module."""
     cache: dict = {}
+    models: dict = {}
 
-    def get(head: str | None) -> tuple[hrnet.HRNet, torch.export.ExportedProgram]:
-        if head not in cache:
+    def get(head: str | None, blocked: bool = False) -> tuple[hrnet.HRNet, torch.export.ExportedProgram]:
+        if head not in models:
             torch.manual_seed(0)
-            model = randomize_norm_stats(hrnet.HRNet("w18_small", head=head)).eval()
-            cache[head] = (model, hrnet.export_program(model))
-        return cache[head]
+            models[head] = randomize_norm_stats(hrnet.HRNet("w18_small", head=head)).eval()
+        if (head, blocked) not in cache:
+            cache[head, blocked] = (models[head], hrnet.export_program(models[head], blocked=blocked))
+        return cache[head, blocked]
 
     return get
 
@@ -68,17 +71,74 @@ def onnx_round_trip(path, x: torch.Tensor) -> list[np.ndarray]:
 
 @pytest.mark.parametrize("head", HEADS)
 def test_onnx_runs_at_other_sizes(exported, head: str | None, tmp_path) -> None:
-    model, program = exported(head)
+    """The program export_onnx makes from a model: fusions traced blocked (see the next tests)."""
+    model, program = exported(head, blocked=True)
     path = tmp_path / "model.onnx"
     hrnet.export_onnx(program, path)
-    # The ONNX file declares batch, height and width symbolic (dim_param), channels fixed (dim_value).
+    # The ONNX file declares batch, height and width symbolic and named (dim_param), channels fixed (dim_value).
     (graph_input,) = onnx.load(str(path)).graph.input
     dims = graph_input.type.tensor_type.shape.dim
-    assert [bool(d.dim_param) for d in dims] == [True, False, True, True] and dims[1].dim_value == 3
+    assert [d.dim_param for d in dims] == ["batch", "", "height", "width"] and dims[1].dim_value == 3
     for b, h, w in RUN_SIZES:
         x = torch.randn(b, 3, h, w)
         outputs = onnx_round_trip(path, x)
         for out, ref in zip(outputs, reference(model, x), strict=True):
+            assert out.shape == tuple(ref.shape) and max_rel_diff(torch.from_numpy(out), ref) <= TOLERANCE
+
+
+def upsampled_sums(graph: onnx.GraphProto) -> tuple[list[str], list[str]]:
+    """Where the upsampled fusion terms go: (the op types consuming a sum of upsampled terms, the Add nodes
+    that mix an upsampled term with anything else). A sum of upsampled terms is a nearest Resize output or an
+    Add of such sums only."""
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    upsampled: set[str] = set()
+    for node in graph.node:  # topological order
+        mode = next((a.s for a in node.attribute if a.name == "mode"), b"nearest")
+        nearest = node.op_type == "Resize" and mode == b"nearest"
+        if nearest or (node.op_type == "Add" and all(name in upsampled for name in node.input)):
+            upsampled.add(node.output[0])
+    mixed = [n.name for n in graph.node if n.op_type == "Add" and 0 < sum(i in upsampled for i in n.input) < 2]
+    ends = [n.op_type for name in upsampled for n in consumers.get(name, []) if n.output[0] not in upsampled]
+    return ends, mixed
+
+
+def test_onnx_sums_upsampled_terms_through_one_identity_conv(exported, tmp_path) -> None:
+    """ONNX Runtime's CPU layout optimizer leaves a resize to run-time sizes in the plain layout; a blocked
+    export sums the upsampled terms of each fusion output on their own and passes them through one identity
+    depthwise convolution, so no sum mixes them with blocked terms. The eager order (plain export) does."""
+    model, plain = exported(None)
+    _, blocked = exported(None, blocked=True)
+    assert all("forward" not in vars(m) for m in model.modules()), "the model's forwards are restored"
+    graphs = {}
+    for name, program in (("plain", plain), ("blocked", blocked)):
+        hrnet.export_onnx(program, tmp_path / f"{name}.onnx")
+        graphs[name] = onnx.load(str(tmp_path / f"{name}.onnx")).graph
+    ends, mixed = upsampled_sums(graphs["blocked"])
+    fusions = [m for m in model.modules() if isinstance(m, MultiResolutionFusion)]
+    rows_with_ups = sum(r < len(row) - 1 for fusion in fusions for r, row in enumerate(fusion))
+    assert not mixed and ends == ["Conv"] * rows_with_ups
+    weights = {t.name: t for t in graphs["blocked"].initializer}
+    convs = [n for n in graphs["blocked"].node if n.op_type == "Conv"]
+    identities = [n for n in convs if any(a.name == "group" and a.i > 1 for a in n.attribute)]
+    assert len(identities) == rows_with_ups
+    for conv in identities:
+        assert np.all(onnx.numpy_helper.to_array(weights[conv.input[1]]) == 1)
+    assert upsampled_sums(graphs["plain"])[1], "the eager order mixes them"
+
+
+@pytest.mark.parametrize("options", [{"head": "cls"}, {"head": "v2", "upsample": "bilinear"}])
+def test_blocked_onnx_export_equals_eager(options: dict, tmp_path) -> None:
+    """export_onnx straight from a model, bilinear fusions included, at odd sizes."""
+    torch.manual_seed(0)
+    model = randomize_norm_stats(hrnet.HRNet("w18_small", **options)).eval()
+    path = tmp_path / "model.onnx"
+    hrnet.export_onnx(model, path)
+    for b, h, w in RUN_SIZES:
+        x = torch.randn(b, 3, h, w)
+        for out, ref in zip(onnx_round_trip(path, x), reference(model, x), strict=True):
             assert out.shape == tuple(ref.shape) and max_rel_diff(torch.from_numpy(out), ref) <= TOLERANCE
 
 
