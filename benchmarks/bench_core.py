@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -52,7 +53,11 @@ def memory_model(checkpointing: bool) -> tuple[nn.Module, torch.Tensor]:
 
 def saved_for_backward_bytes(checkpointing: bool) -> int:
     """Bytes of the unique non-parameter storages autograd holds after one training forward."""
-    model, x = memory_model(checkpointing)
+    return held_for_backward(*memory_model(checkpointing))
+
+
+def held_for_backward(model: nn.Module, x: torch.Tensor) -> int:
+    """Bytes of the unique non-parameter storages autograd holds after one training forward of ``model``."""
     parameter_storages = {p.untyped_storage().data_ptr() for p in model.parameters()}
     held: dict[int, int] = {}
 
@@ -66,6 +71,31 @@ def saved_for_backward_bytes(checkpointing: bool) -> int:
         outputs = model(x)
     del outputs
     return sum(held.values())
+
+
+def versus_timm_table() -> list[str]:
+    """Activations held for backward: timm's HRNet (four branch maps; it has no gradient checkpointing) against
+    ours with the same weights and outputs (``head=None``), without and with checkpointing."""
+    from timm.models import hrnet as timm_hrnet
+
+    torch.manual_seed(0)
+    ours = HRNet(MEMORY_ARCH, head=None).train()
+    cfg = timm_hrnet.cfg_cls[f"hrnet_{MEMORY_ARCH}"]
+    theirs = timm_hrnet.HighResolutionNetFeatures(cfg, feature_location="", out_indices=(1, 2, 3, 4)).train()
+    theirs.load_state_dict(ours.state_dict(), strict=True)
+    x = torch.randn(MEMORY_BATCH, 3, *MEMORY_SIZE)
+    held = {"timm": held_for_backward(theirs, x), "ours": held_for_backward(ours, x)}
+    ours.set_grad_checkpointing(True)
+    held["ours, gradient checkpointing"] = held_for_backward(ours, x)
+    h, w = MEMORY_SIZE
+    lines = [
+        f"### Activations held for backward vs timm: {MEMORY_ARCH.upper()} branch maps, {h}×{w}, batch {MEMORY_BATCH}",
+        "",
+        "| model | saved for backward (MiB) | of timm's |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {name} | {size / MIB:.0f} | {size / held['timm']:.2f}× |" for name, size in held.items()]
+    return lines
 
 
 def resident_high_water_bytes() -> int:
@@ -216,14 +246,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     start = time.perf_counter()
-    print(f"Environment: {environment()}\n")
-    for line in memory_table(with_rss=not args.quick, threads=args.threads):
-        print(line)
-    print()
+    lines = [f"Environment: {environment()}", ""]
+    lines += memory_table(with_rss=not args.quick, threads=args.threads) + [""]
+    lines += versus_timm_table() + [""]
     batches, repeats = ((1,), 3) if args.quick else ((1, 8), 7)
-    for line in speed_table(batches, repeats):
-        print(line)
-    print(f"\nTotal time {time.perf_counter() - start:.0f}s; load average at the end {os.getloadavg()[0]:.1f}")
+    lines += speed_table(batches, repeats)
+    lines += ["", f"Total time {time.perf_counter() - start:.0f}s; load average at the end {os.getloadavg()[0]:.1f}"]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    results = Path(__file__).resolve().parent / "results"
+    results.mkdir(exist_ok=True)
+    path = results / f"core_{'quick' if args.quick else 'full'}_{args.threads}t.md"
+    path.write_text("# HRNet training memory and eager speed vs timm\n\n" + text)
+    print(f"written {path}")
     return 0
 
 

@@ -29,7 +29,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
@@ -260,23 +260,28 @@ def training_table(archs: List[str], batch: int, repeats: int) -> tuple[list[str
 
 
 def onnx_table(arch: str, batches: List[int], repeats: int, threads: int) -> tuple[list[str], dict]:
-    """ONNX Runtime: our dynamic-size exports (plain and fused) against timm's fixed-size export, with the
-    PyTorch models of the same weights alongside."""
+    """ONNX Runtime: our dynamic-size exports (plain, plain in a session that pins the named axes to the input's
+    size, and fused) against timm's fixed-size export, with the PyTorch models of the same weights alongside."""
     import onnxruntime
 
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # Idle worker threads of one session would otherwise spin on the cores while the next model runs.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    def session(path: str, pinned: Optional[Dict[str, int]] = None) -> onnxruntime.InferenceSession:
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle worker threads of one session would otherwise spin on the cores while the next model runs.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        for axis, value in (pinned or {}).items():  # the named dynamic axes of our export, fixed for this session
+            options.add_free_dimension_override_by_name(axis, value)
+        return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
     results: dict = {}
     lines = [
         f"### ONNX Runtime {onnxruntime.__version__}, {arch.upper()}: our exports (dynamic batch/H/W) vs timm's "
         "(fixed size)",
         "",
-        "| task | batch | timm ONNX ms | ours ONNX | fused ONNX | timm eager | fast eager |",
-        "|---|---|---|---|---|---|---|",
+        "| task | batch | timm ONNX ms | ours ONNX | ours ONNX, sizes pinned | fused ONNX | timm eager | fast eager |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     with tempfile.TemporaryDirectory() as folder:
         for task, (head, size) in TASKS.items():
@@ -284,20 +289,25 @@ def onnx_table(arch: str, batches: List[int], repeats: int, threads: int) -> tup
             ours = hrnet.HRNet(arch, head=head).eval()
             twin = timm_twin(ours, arch, task)
             fast = hrnet.fuse(ours)
-            sessions = {}
+            files = {}
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                for name, model in (("ours ONNX", ours), ("fused ONNX", fast)):
-                    path = os.path.join(folder, f"{task}_{name.split()[0]}.onnx")
-                    hrnet.export_onnx(model, path)
-                    sessions[name] = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+                for name, model in (("ours", ours), ("fused", fast)):
+                    files[name] = os.path.join(folder, f"{task}_{name}.onnx")
+                    hrnet.export_onnx(model, files[name])
             for batch in batches:
+                pinned = dict(batch=batch, height=size[0], width=size[1])
+                sessions = {
+                    "ours ONNX": session(files["ours"]),
+                    "ours ONNX, sizes pinned": session(files["ours"], pinned),
+                    "fused ONNX": session(files["fused"]),
+                }
                 x = torch.randn(batch, 3, *size)
                 path = os.path.join(folder, f"{task}_timm_{batch}.onnx")
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     torch.onnx.export(twin, (x,), dynamo=True, verbose=False).save(path)
-                timm_session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+                timm_session = session(path)
                 feed = x.numpy()
                 runs: Dict[str, Callable[[], object]] = {
                     "timm ONNX": functools.partial(run_session, timm_session, timm_session.get_inputs()[0].name, feed),
@@ -307,8 +317,8 @@ def onnx_table(arch: str, batches: List[int], repeats: int, threads: int) -> tup
                 }
                 with torch.no_grad():
                     reference = twin(x)
-                    for name, session in sessions.items():
-                        outputs = [torch.from_numpy(o) for o in session.run(None, {"x": feed})]
+                    for name, ours_session in sessions.items():
+                        outputs = [torch.from_numpy(o) for o in ours_session.run(None, {"x": feed})]
                         assert max_relative_difference(outputs, reference) < 1e-4, name
                     times = paired_times(runs, repeats)
                 speedups = {name: median_ratio(times["timm ONNX"], t) for name, t in times.items()}
