@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ import time
 from pathlib import Path
 
 import torch
+from common import environment, timm_twin
 from torch import nn
 
 from hrnet import HRNet
@@ -76,13 +76,9 @@ def held_for_backward(model: nn.Module, x: torch.Tensor) -> int:
 def versus_timm_table() -> list[str]:
     """Activations held for backward: timm's HRNet (four branch maps; it has no gradient checkpointing) against
     ours with the same weights and outputs (``head=None``), without and with checkpointing."""
-    from timm.models import hrnet as timm_hrnet
-
     torch.manual_seed(0)
     ours = HRNet(MEMORY_ARCH, head=None).train()
-    cfg = timm_hrnet.cfg_cls[f"hrnet_{MEMORY_ARCH}"]
-    theirs = timm_hrnet.HighResolutionNetFeatures(cfg, feature_location="", out_indices=(1, 2, 3, 4)).train()
-    theirs.load_state_dict(ours.state_dict(), strict=True)
+    theirs = timm_twin(ours, MEMORY_ARCH, features=True).train()
     x = torch.randn(MEMORY_BATCH, 3, *MEMORY_SIZE)
     held = {"timm": held_for_backward(theirs, x), "ours": held_for_backward(ours, x)}
     ours.set_grad_checkpointing(True)
@@ -156,15 +152,6 @@ def memory_table(with_rss: bool, threads: int) -> list[str]:
 
 
 # ---------------------------------------------------------------- speed
-def timm_twin(ours: nn.Module) -> nn.Module:
-    """timm's own HighResolutionNet class (not the registry entry this package replaces), same weights."""
-    from timm.models import hrnet as timm_hrnet
-
-    theirs = timm_hrnet.HighResolutionNet(timm_hrnet.cfg_cls[f"hrnet_{SPEED_ARCH}"])
-    theirs.load_state_dict(ours.state_dict(), strict=True)
-    return theirs.eval()
-
-
 def timed(model: nn.Module, x: torch.Tensor) -> tuple[float, float]:
     """(wall seconds, process CPU seconds) of one forward."""
     wall, cpu = time.perf_counter(), time.process_time()
@@ -195,7 +182,7 @@ def compare_speed(ours: nn.Module, theirs: nn.Module, x: torch.Tensor, repeats: 
 def speed_table(batches: tuple[int, ...], repeats: int) -> list[str]:
     torch.manual_seed(0)
     ours = HRNet(SPEED_ARCH, head="cls").eval()
-    theirs = timm_twin(ours)
+    theirs = timm_twin(ours, SPEED_ARCH, features=False)
     probe = torch.randn(1, 3, 224, 224)
     with torch.no_grad():
         difference = (ours(probe) - theirs(probe)).abs().max().item()
@@ -222,16 +209,6 @@ def speed_table(batches: tuple[int, ...], repeats: int) -> list[str]:
 
 
 # ---------------------------------------------------------------- main
-def environment() -> str:
-    import timm
-
-    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    return (
-        f"torch {torch.__version__}, timm {timm.__version__}, Python {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs, {torch.get_num_threads()} torch threads, load average {load}"
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, batch 1 speed only, no RSS probes")

@@ -22,7 +22,6 @@ import argparse
 import copy
 import functools
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from typing import Callable, Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
+from common import environment, timm_twin
 from torch import nn
 
 import hrnet
@@ -69,19 +69,6 @@ def median_ratio(reference: List[float], other: List[float]) -> float:
 
 
 # ---------------------------------------------------------------------------------------------- models
-def timm_twin(ours: hrnet.HRNet, arch: str, task: str) -> nn.Module:
-    """timm's own classes with ``ours``' weights: the classifier, or the four branch maps for pose."""
-    from timm.models import hrnet as timm_hrnet
-
-    cfg = timm_hrnet.cfg_cls[f"hrnet_{arch}"]
-    if task == CLS:
-        twin = timm_hrnet.HighResolutionNet(cfg)
-    else:
-        twin = timm_hrnet.HighResolutionNetFeatures(cfg, feature_location="", out_indices=(1, 2, 3, 4))
-    twin.load_state_dict(ours.state_dict(), strict=True)
-    return twin.eval()
-
-
 def as_list(out: object) -> List[torch.Tensor]:
     return list(out) if isinstance(out, (list, tuple)) else [out]  # type: ignore[list-item]
 
@@ -139,7 +126,7 @@ def inference_table(
         for arch in archs:
             torch.manual_seed(0)
             ours = hrnet.HRNet(arch, head=head).eval()
-            twin = timm_twin(ours, arch, task)
+            twin = timm_twin(ours, arch, features=task == POSE)
             fast = hrnet.fuse(ours)
             macs = hrnet.complexity(ours, size)[1] * GIGA
             for batch in batches:
@@ -242,7 +229,7 @@ def training_table(archs: List[str], batch: int, repeats: int) -> tuple[list[str
     for arch in archs:
         torch.manual_seed(0)
         ours = hrnet.HRNet(arch, head="cls").train()
-        twin = timm_twin(ours, arch, CLS).train()
+        twin = timm_twin(ours, arch, features=False).train()
         x, labels = torch.randn(batch, 3, 224, 224), torch.randint(0, 1000, (batch,))
         runs = {
             name: functools.partial(train_step, model, torch.optim.SGD(model.parameters(), 1e-3, 0.9), x, labels)
@@ -287,7 +274,7 @@ def onnx_table(arch: str, batches: List[int], repeats: int, threads: int) -> tup
         for task, (head, size) in TASKS.items():
             torch.manual_seed(0)
             ours = hrnet.HRNet(arch, head=head).eval()
-            twin = timm_twin(ours, arch, task)
+            twin = timm_twin(ours, arch, features=task == POSE)
             fast = hrnet.fuse(ours)
             files = {}
             with warnings.catch_warnings():
@@ -340,7 +327,7 @@ def profile_lines(arch: str, batch: int, rows: int = 8) -> list[str]:
     torch.manual_seed(0)
     head, size = TASKS[POSE]
     ours = hrnet.HRNet(arch, head=head).eval()
-    models = {"timm eager": timm_twin(ours, arch, POSE), "fast": hrnet.fuse(ours)}
+    models = {"timm eager": timm_twin(ours, arch, features=True), "fast": hrnet.fuse(ours)}
     x = torch.randn(batch, 3, *size)
     lines = [f"### Profile, pose {arch.upper()} 256×192, batch {batch}: top operators by self CPU time", ""]
     for name, model in models.items():
@@ -387,17 +374,6 @@ def write_chart(results: dict, path: Path, title: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- main
-def environment(threads: int) -> str:
-    import timm
-
-    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    return (
-        f"torch {torch.__version__}, timm {timm.__version__}, Python {platform.python_version()}, "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {threads} torch thread(s), "
-        f"load average {load}"
-    )
-
-
 def run(args: argparse.Namespace, threads: int) -> list[str]:
     torch.set_num_threads(threads)
     quick = args.quick
@@ -405,7 +381,7 @@ def run(args: argparse.Namespace, threads: int) -> list[str]:
     batches = [1] if quick else [1, 8]
     repeats = {1: 5, 8: 3} if quick else {1: 9, 8: 5}
     compile_archs = [] if args.no_compile else (["w18"] if quick else archs)
-    lines = [f"## {threads} thread(s){' (quick)' if quick else ''}", "", f"Environment: {environment(threads)}", ""]
+    lines = [f"## {threads} thread(s){' (quick)' if quick else ''}", "", f"Environment: {environment()}", ""]
     start = time.perf_counter()
     peak_lines, peak = conv_peak(repeats[1] * 2)
     lines += peak_lines + [""]

@@ -315,7 +315,7 @@ class PackedConv2d(nn.Conv2d):
     produces that layout whatever the input's).
     """
 
-    __jit_ignored_attributes__ = ["_packed", "_packed_key"]
+    __jit_ignored_attributes__ = ["_geometry", "_packed", "_packed_key"]
 
     def __init__(self, conv: nn.Conv2d, relu: bool = False) -> None:
         if conv.padding_mode != "zeros" or isinstance(conv.padding, str):
@@ -332,13 +332,12 @@ class PackedConv2d(nn.Conv2d):
             device=conv.weight.device,
             dtype=conv.weight.dtype,
         )
-        with torch.no_grad():
-            self.weight.copy_(conv.weight)
-            if conv.bias is not None:
-                self.bias.copy_(conv.bias)
-        self.weight = nn.Parameter(self.weight.detach().to(memory_format=torch.channels_last))
+        self.weight = nn.Parameter(conv.weight.detach().clone(memory_format=torch.channels_last))
+        if conv.bias is not None:
+            self.bias = nn.Parameter(conv.bias.detach().clone())
         self.requires_grad_(False)
         self.relu = relu
+        self._geometry = (list(self.padding), list(self.stride), list(self.dilation), self.groups)
         self._packed: Optional[torch.Tensor] = None
         self._packed_key = (0, -1)
 
@@ -380,23 +379,17 @@ class PackedConv2d(nn.Conv2d):
         key = (self.weight.data_ptr(), self.weight._version)
         if self._packed is None or self._packed_key != key:
             self._packed = torch._C._nn.mkldnn_reorder_conv2d_weight(
-                self.weight.to_mkldnn(),
-                list(self.padding),
-                list(self.stride),
-                list(self.dilation),
-                self.groups,
-                list(x.shape),
+                self.weight.to_mkldnn(), *self._geometry, list(x.shape)
             )
             self._packed_key = key
         x = x.contiguous(memory_format=torch.channels_last)
-        geometry = (list(self.padding), list(self.stride), list(self.dilation), self.groups)
         if shortcut is None:
             return torch.ops.mkldnn._convolution_pointwise(
-                x, self._packed, self.bias, *geometry, "relu" if self.relu else "none", [], ""
+                x, self._packed, self.bias, *self._geometry, "relu" if self.relu else "none", [], ""
             )
         shortcut = shortcut.contiguous(memory_format=torch.channels_last)
         return torch.ops.mkldnn._convolution_pointwise.binary(
-            x, shortcut, self._packed, self.bias, *geometry, "add", 1.0, "relu", [], ""
+            x, shortcut, self._packed, self.bias, *self._geometry, "add", 1.0, "relu", [], ""
         )
 
 

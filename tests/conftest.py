@@ -9,6 +9,11 @@ from torch import nn
 torch.set_num_threads(1)  # robust to a busy machine; the suite is many small models
 
 
+def as_list(out: torch.Tensor | list[torch.Tensor]) -> list[torch.Tensor]:
+    """A model's output as a list: the heads return one tensor (cls) or a list of maps."""
+    return out if isinstance(out, list) else [out]
+
+
 def max_rel_diff(ours: torch.Tensor, ref: torch.Tensor) -> float:
     """max |ours − ref| / max |ref|: the suite's notion of "equal" (outputs of random HRNets reach 1e8)."""
     return ((ours - ref).abs().max() / ref.abs().max().clamp_min(1e-12)).item()

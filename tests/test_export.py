@@ -7,7 +7,7 @@ import onnx
 import onnxruntime
 import pytest
 import torch
-from conftest import max_rel_diff, randomize_norm_stats
+from conftest import as_list, max_rel_diff, randomize_norm_stats
 
 import hrnet
 from hrnet.fusion import MultiResolutionFusion
@@ -17,10 +17,6 @@ HEADS = [None, "v1", "v1h", "v2", "v2p", "cls"]
 # of a five-level V2p export: its 1/4 map, ceil(ceil(61 / 2) / 2) = 16, still holds the 16-wide window of level 4.
 RUN_SIZES = [(1, 97, 131), (3, 61, 64)]
 TOLERANCE = 1e-4
-
-
-def as_list(out: torch.Tensor | list[torch.Tensor]) -> list[torch.Tensor]:
-    return out if isinstance(out, list) else [out]
 
 
 @pytest.fixture(scope="module")

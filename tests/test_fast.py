@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import max_rel_diff, randomize_norm_stats
+from conftest import as_list, max_rel_diff, randomize_norm_stats
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
@@ -15,10 +15,6 @@ from hrnet.complexity import GIGA
 HEADS = [None, "v1", "v1h", "v2", "v2p", "cls"]
 SIZES = [(64, 64), (97, 131), (33, 47)]
 TOLERANCE = 1e-4  # max |fused − plain| / max |plain|, float32
-
-
-def as_list(out: torch.Tensor | list[torch.Tensor]) -> list[torch.Tensor]:
-    return out if isinstance(out, list) else [out]
 
 
 def assert_same_outputs(fused: nn.Module, reference: nn.Module, x: torch.Tensor) -> None:

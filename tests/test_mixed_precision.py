@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import max_rel_diff, randomize_norm_stats
+from conftest import as_list, max_rel_diff, randomize_norm_stats
 
 import hrnet
 
@@ -22,25 +22,37 @@ L2_TOLERANCE = 0.03
 MAX_TOLERANCE = 0.06
 
 
-def as_list(out: torch.Tensor | list[torch.Tensor]) -> list[torch.Tensor]:
-    return out if isinstance(out, list) else [out]
+def assert_autocast_close(head: str | None, device: str, dtype: torch.dtype) -> None:
+    """Under autocast to ``dtype``, the plain and the fused network give finite ``dtype`` outputs close to the
+    float32 ones (tolerances above)."""
+    torch.manual_seed(0)
+    model = randomize_norm_stats(hrnet.HRNet("w18_small", head=head)).eval().to(device)
+    x = torch.randn(2, 3, 97, 131, device=device)
+    with torch.no_grad():
+        expected = as_list(model(x))
+        for network in (model, hrnet.fuse(model)):
+            with torch.autocast(device, dtype=dtype):
+                outputs = as_list(network(x))
+            for out, ref in zip(outputs, expected, strict=True):
+                assert out.dtype == dtype and torch.isfinite(out).all()
+                out = out.float()
+                assert ((out - ref).norm() / ref.norm()).item() <= L2_TOLERANCE
+                assert max_rel_diff(out, ref) <= MAX_TOLERANCE
+
+
+def autocast_loss(model: torch.nn.Module, head: str | None, device: str, dtype: torch.dtype) -> torch.Tensor:
+    """A training loss under autocast: cross-entropy for the classifier, a small squared norm for the maps."""
+    x = torch.randn(2, 3, 64, 64, device=device)
+    with torch.autocast(device, dtype=dtype):
+        out = model(x)
+        if head == "cls":
+            return F.cross_entropy(out, torch.tensor([1, 7], device=device))
+        return sum(o.float().pow(2).mean() for o in as_list(out)) / 1e4
 
 
 @pytest.mark.parametrize("head", HEADS)
 def test_bf16_autocast_is_finite_and_close(head: str | None) -> None:
-    torch.manual_seed(0)
-    model = randomize_norm_stats(hrnet.HRNet("w18_small", head=head)).eval()
-    x = torch.randn(2, 3, 97, 131)
-    with torch.no_grad():
-        expected = as_list(model(x))
-        for network in (model, hrnet.fuse(model)):
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                outputs = as_list(network(x))
-            for out, ref in zip(outputs, expected, strict=True):
-                assert out.dtype == torch.bfloat16 and torch.isfinite(out).all()
-                out = out.float()
-                assert ((out - ref).norm() / ref.norm()).item() <= L2_TOLERANCE
-                assert max_rel_diff(out, ref) <= MAX_TOLERANCE
+    assert_autocast_close(head, "cpu", torch.bfloat16)
 
 
 @pytest.mark.parametrize("head", HEADS)
@@ -48,13 +60,7 @@ def test_bf16_training_step_stays_finite(head: str | None) -> None:
     torch.manual_seed(0)
     model = hrnet.HRNet("w18_small", head=head).train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.randn(2, 3, 64, 64)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        out = model(x)
-        if head == "cls":
-            loss = F.cross_entropy(out, torch.tensor([1, 7]))
-        else:
-            loss = sum(o.float().pow(2).mean() for o in as_list(out)) / 1e4
+    loss = autocast_loss(model, head, "cpu", torch.bfloat16)
     assert torch.isfinite(loss)
     loss.backward()
     grads = [p.grad for p in model.parameters()]
@@ -73,19 +79,7 @@ needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="float16 a
 @pytest.mark.parametrize("head", HEADS)
 def test_fp16_autocast_on_gpu_is_finite_and_close(head: str | None) -> None:
     """float16 keeps 11 significant bits (finer than bfloat16), so the bfloat16 tolerances hold a fortiori."""
-    torch.manual_seed(0)
-    model = randomize_norm_stats(hrnet.HRNet("w18_small", head=head)).eval().cuda()
-    x = torch.randn(2, 3, 97, 131, device="cuda")
-    with torch.no_grad():
-        expected = as_list(model(x))
-        for network in (model, hrnet.fuse(model)):
-            with torch.autocast("cuda", dtype=torch.float16):
-                outputs = as_list(network(x))
-            for out, ref in zip(outputs, expected, strict=True):
-                assert out.dtype == torch.float16 and torch.isfinite(out).all()
-                out = out.float()
-                assert ((out - ref).norm() / ref.norm()).item() <= L2_TOLERANCE
-                assert max_rel_diff(out, ref) <= MAX_TOLERANCE
+    assert_autocast_close(head, "cuda", torch.float16)
 
 
 @needs_cuda
@@ -95,13 +89,7 @@ def test_fp16_training_step_on_gpu_stays_finite(head: str) -> None:
     model = hrnet.HRNet("w18_small", head=head).train().cuda()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     scaler = torch.amp.GradScaler("cuda")
-    x = torch.randn(2, 3, 64, 64, device="cuda")
-    with torch.autocast("cuda", dtype=torch.float16):
-        out = model(x)
-        if head == "cls":
-            loss = F.cross_entropy(out, torch.tensor([1, 7], device="cuda"))
-        else:
-            loss = sum(o.float().pow(2).mean() for o in as_list(out)) / 1e4
+    loss = autocast_loss(model, head, "cuda", torch.float16)
     assert torch.isfinite(loss)
     scaler.scale(loss).backward()
     before = [p.detach().clone() for p in model.parameters()]
