@@ -1,4 +1,5 @@
-"""The ``hrnet`` command: ``hrnet tables`` (complexity against the paper), ``hrnet convert``."""
+"""The ``hrnet`` command: ``hrnet tables`` (complexity against the paper), ``hrnet convert``, ``hrnet reproduce``
+(train and test the paper's rows through the frameworks' Runners; ``hrnet reproduce --help``)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,17 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["reproduce"]:
+        from .reproduce.cli import main as reproduce
+
+        return reproduce(argv[1:])
     parser = argparse.ArgumentParser(prog="hrnet", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     commands.add_parser("tables", help="print #params / GFLOPs of the paper's tables beside the paper's numbers")
+
+    commands.add_parser("reproduce", help="train and test the paper's rows (hrnet reproduce --help)")
 
     convert = commands.add_parser("convert", help="convert a checkpoint between state-dict layouts")
     convert.add_argument("src", help="input checkpoint (official, timm, OpenMMLab or mmpretrain layout)")

@@ -2,8 +2,10 @@
 from mmpose, mmseg and mmdet configs alike."""
 
 from mmengine.registry import DATASETS as ROOT_DATASETS
+from mmengine.registry import MODEL_WRAPPERS as ROOT_MODEL_WRAPPERS
 from mmengine.registry import MODELS as ROOT_MODELS
 from mmengine.registry import Registry
 
 MODELS = Registry("model", parent=ROOT_MODELS, scope="hrnet", locations=["hrnet.mm"])
 DATASETS = Registry("dataset", parent=ROOT_DATASETS, scope="hrnet", locations=["hrnet.mm"])
+MODEL_WRAPPERS = Registry("model_wrapper", parent=ROOT_MODEL_WRAPPERS, scope="hrnet", locations=["hrnet.mm"])

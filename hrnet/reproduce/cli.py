@@ -1,0 +1,149 @@
+"""``hrnet reproduce``: train and test the paper's rows with the frameworks' Runners, and tabulate the results.
+
+    hrnet reproduce --list
+    hrnet reproduce TABLE [ROW ...] --work-dir DIR [--launcher none|pytorch|slurm] [--gpus N] [--nodes N]
+                    [--partition P] [--cfg-options k=v ...] [--dry-run]
+    hrnet reproduce collect --work-dir DIR
+    hrnet reproduce smoke [--task pose|seg|det|all] --work-dir DIR [launcher options] [--dry-run]
+
+Running the same command again resumes: done rows are skipped, an interrupted row continues from its last
+checkpoint. Exit status: 0 when every row is done (smoke: every task reached its threshold), 1 otherwise,
+2 for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from pathlib import Path
+
+from .rows import ReproduceError, Row, all_rows, select_rows
+
+say = functools.partial(print, flush=True)
+SMOKE_CHOICES = ("pose", "seg", "det", "all")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="hrnet reproduce", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("target", nargs="*", help="TABLE [ROW ...], or 'collect', or 'smoke'")
+    p.add_argument("--list", action="store_true", help="list every reproducible row and exit")
+    p.add_argument("--work-dir", type=Path, help="one folder per table (or smoke); a subfolder per row")
+    p.add_argument("--launcher", choices=("none", "pytorch", "slurm"), default="none")
+    p.add_argument("--gpus", type=int, help="processes (GPUs) per node; default 1 (slurm: 8, as the frameworks)")
+    p.add_argument("--nodes", type=int, help="number of nodes (default 1)")
+    p.add_argument("--partition", help="Slurm partition (--launcher slurm)")
+    p.add_argument("--cpus-per-task", type=int, help="Slurm CPUs per process (default 5)")
+    p.add_argument("--port", type=int, help="torchrun master port (default $PORT or 29500)")
+    p.add_argument("--task", choices=SMOKE_CHOICES, default="all", help="smoke: which task (default all)")
+    p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE", help="config overrides")
+    p.add_argument("--dry-run", action="store_true", help="print the commands; run and change nothing")
+    return p
+
+
+def list_rows(rows: list[Row]) -> str:
+    header = ("table", "row", "metric", "paper", "framework", "config")
+    lines = [header]
+    for row in rows:
+        for metric in row.metrics:
+            config = f"{row.config.parent.name}/{row.config.name}"
+            lines.append((row.table, row.name, metric.name, metric.printed, row.framework, config))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines)
+
+
+def make_launch(args: argparse.Namespace):
+    from .launch import Launch
+
+    gpus = args.gpus if args.gpus is not None else (8 if args.launcher == "slurm" else 1)
+    return Launch.from_environment(
+        launcher=args.launcher, gpus=gpus, nodes=args.nodes, partition=args.partition,
+        cpus_per_task=args.cpus_per_task, port=args.port,
+    )  # fmt: skip
+
+
+def check_options(args: argparse.Namespace) -> None:
+    for option in args.cfg_options:
+        if "=" not in option:
+            raise ReproduceError(f"--cfg-options takes KEY=VALUE pairs, got {option!r}")
+
+
+def smoke_tasks(choice: str) -> list:
+    from .smoke import SMOKE_TASKS
+
+    return list(SMOKE_TASKS.values()) if choice == "all" else [SMOKE_TASKS[choice]]
+
+
+def collect_dir(work_dir: Path) -> bool:
+    from .collect import collect, collect_smoke
+    from .workdir import table_of
+
+    table = table_of(work_dir)
+    if table == "smoke":
+        found = collect_smoke(smoke_tasks("all"), work_dir)
+        found = [r for r in found if r.trained is not None or r.state != "not started"]
+        ok = all(r.passed for r in found)
+    else:
+        found = collect(select_rows(table, []), work_dir, f"hrnet reproduce: table {table}")
+        ok = all(r.state == "done" for r in found)
+    say((work_dir / "results.md").read_text())
+    say(f"written: {work_dir / 'results.md'}, results.csv, results.png")
+    return ok
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list:
+        say(list_rows(all_rows()))
+        return 0
+    if not args.target:
+        raise ReproduceError("expected a TABLE (see --list), 'collect' or 'smoke'")
+    if args.work_dir is None:
+        raise ReproduceError("--work-dir is required: the folder that holds (or will hold) the runs")
+    check_options(args)
+    command, *rest = args.target
+    if command == "collect":
+        if rest:
+            raise ReproduceError(f"'collect' takes no rows, got {rest}")
+        return 0 if collect_dir(args.work_dir) else 1
+
+    from .collect import collect, collect_smoke
+    from .run import run_rows, run_smoke
+    from .workdir import claim
+
+    launch = make_launch(args)
+    if command == "smoke":
+        if rest:
+            raise ReproduceError(f"'smoke' takes --task, not rows; got {rest}")
+        tasks = smoke_tasks(args.task)
+        claim(args.work_dir, "smoke", args.dry_run)
+        ok = run_smoke(tasks, args.work_dir, launch, args.cfg_options, args.dry_run, say)
+        if args.dry_run:
+            return 0
+        found = collect_smoke(tasks, args.work_dir)
+        say((args.work_dir / "results.md").read_text())
+        return 0 if ok and all(r.passed for r in found) else 1
+
+    rows = select_rows(command, rest)
+    table = rows[0].table
+    claim(args.work_dir, table, args.dry_run)
+    ok = run_rows(rows, args.work_dir, launch, args.cfg_options, args.dry_run, say)
+    if args.dry_run:
+        return 0
+    collect(select_rows(table, []), args.work_dir, f"hrnet reproduce: table {table}")
+    say((args.work_dir / "results.md").read_text())
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return run(args)
+    except ReproduceError as error:
+        print(f"hrnet reproduce: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

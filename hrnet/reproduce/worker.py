@@ -1,0 +1,89 @@
+"""One process of one row: train, then test, a config with its framework's Runner (what the frameworks'
+``tools/train.py`` and ``tools/test.py`` do, in one process). ``hrnet reproduce`` starts it through ``python``,
+``torchrun`` or ``srun``; mmengine's launchers do the rest.
+
+    python -m hrnet.reproduce.worker CONFIG --work-dir DIR [--launcher none|pytorch|slurm] [--cfg-options k=v ...]
+
+A work dir that already holds a checkpoint resumes from the latest one (mmengine's ``resume=True``): an
+interrupted row continues where it stopped, and a finished training goes straight to testing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def has_checkpoint(work_dir: Path) -> bool:
+    """mmengine's CheckpointHook records the latest checkpoint in ``last_checkpoint``."""
+    pointer = work_dir / "last_checkpoint"
+    return pointer.is_file() and Path(pointer.read_text().strip()).is_file()
+
+
+def build_runner(config: str, work_dir: str, launcher: str, cfg_options: dict | None, resume: bool):
+    from mmengine.config import Config
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    from ..mm import compat
+
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.work_dir = work_dir
+    cfg.launcher = launcher
+    cfg.resume = resume
+    if resume:
+        cfg.load_from = None  # the latest checkpoint of this work dir, found by mmengine
+    if cfg.get("auto_scale_lr") is not None:
+        cfg.auto_scale_lr.enable = True  # the paper's learning rate for its batch, whatever the GPU count
+    compat.prepare_distributed(cfg, launcher)
+    return Runner.from_cfg(cfg) if "runner_type" not in cfg else RUNNERS.build(cfg)
+
+
+def report(runner) -> None:
+    """One line per process: its rank and a checksum of its weights (equal on every rank of a DDP run)."""
+    import torch
+    from mmengine.dist import get_dist_info
+
+    rank, world_size = get_dist_info()
+    with torch.no_grad():
+        checksum = sum(float(p.double().sum()) for p in runner.model.parameters())
+    print(f"hrnet.reproduce.worker: rank {rank} of {world_size} done, parameter checksum {checksum:.10e}", flush=True)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    from mmengine.config import DictAction
+
+    parser = argparse.ArgumentParser(prog="python -m hrnet.reproduce.worker", description=__doc__)
+    parser.add_argument("config")
+    parser.add_argument("--work-dir", required=True)
+    parser.add_argument("--launcher", choices=("none", "pytorch", "slurm"), default="none")
+    parser.add_argument("--test-only", action="store_true", help="test the model as built (no training, no resume)")
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override config settings, key=value")
+    parser.add_argument("--local_rank", "--local-rank", type=int, default=0, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from ..mm import compat
+
+    work_dir = Path(args.work_dir)
+    resume = not args.test_only and has_checkpoint(work_dir)
+    try:
+        runner = build_runner(args.config, str(work_dir), args.launcher, args.cfg_options, resume)
+        if not args.test_only:
+            runner.train()
+        runner.test()
+        report(runner)
+    except BaseException:
+        compat.teardown_distributed(wait=False)  # the launcher stops the other processes
+        raise
+    compat.teardown_distributed()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

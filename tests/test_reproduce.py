@@ -1,0 +1,185 @@
+"""``hrnet reproduce`` without training: the list of rows against the configs, the exact commands of each launcher
+(dry runs), and the errors for bad input. Runs that train are in test_reproduce_runs.py."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+
+from hrnet.cli import main as hrnet_main
+from hrnet.reproduce.workdir import MANIFEST, RECORD
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+def hrnet(capsys, *argv: str) -> tuple[int, str, str]:
+    code = hrnet_main(["reproduce", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def first_line_numbers(config: Path) -> list[str]:
+    """Every number with a decimal point that the config's first line prints (the paper's results)."""
+    return re.findall(r"\d+\.\d+", config.read_text().splitlines()[0])
+
+
+def test_list_names_every_config_with_its_paper_numbers(capsys) -> None:
+    code, out, _ = hrnet(capsys, "--list")
+    assert code == 0
+    lines = out.splitlines()[1:]
+    configs = sorted(CONFIGS.glob("*/*.py"))
+    assert len(configs) == 36
+    for config in configs:
+        listed = [line.split() for line in lines if line.endswith(f"{config.parent.name}/{config.name}")]
+        assert listed, f"{config} is not listed"
+        table = re.match(r"# Paper Table (\d+),", config.read_text()).group(1)
+        assert {fields[0] for fields in listed} == {table}
+        framework = {"pose": "mmpose", "seg": "mmseg", "det": "mmdet"}[config.parent.name]
+        assert {fields[-2] for fields in listed} == {framework}
+        printed = [fields[-3] for fields in listed]
+        assert sorted(printed) == sorted(first_line_numbers(config)), (config, printed)
+
+
+def test_list_gives_both_numbers_of_the_instance_segmentation_rows(capsys) -> None:
+    _, out, _ = hrnet(capsys, "--list")
+    htc = [line for line in out.splitlines() if line.startswith("10 ") and "htc_hrnetv2p-w48_28e" in line]
+    assert [line.split()[2:5] for line in htc] == [["mask", "AP", "41.0"], ["box", "AP", "47.0"]]
+
+
+def parse_dry_run(out: str) -> list[list[str]]:
+    return [shlex.split(line) for line in out.splitlines() if "hrnet.reproduce.worker" in line]
+
+
+def test_dry_run_without_launcher_runs_the_worker_once_per_row_and_changes_nothing(capsys, tmp_path) -> None:
+    work_dir = tmp_path / "table1"
+    code, out, _ = hrnet(capsys, "1", "--work-dir", str(work_dir), "--dry-run")
+    assert code == 0
+    commands = parse_dry_run(out)
+    assert len(commands) == 4
+    for argv, config in zip(commands, sorted(CONFIGS.glob("pose/*.py"))):
+        assert argv[0] == "PYTHONUNBUFFERED=1" and argv[1] == sys.executable
+        assert argv[2:5] == ["-m", "hrnet.reproduce.worker", str(config)]
+        row = config.stem.removeprefix("mmpose_")
+        assert argv[5:] == ["--work-dir", str(work_dir / row), "--launcher", "none"]
+    assert not work_dir.exists()
+
+
+def test_dry_run_with_torchrun_on_several_nodes(capsys, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("MASTER_ADDR", "10.1.2.3")
+    monkeypatch.setenv("NODE_RANK", "1")
+    row = "hrnetv2-w48_120k_cityscapes-512x1024"
+    code, out, _ = hrnet(
+        capsys, "table3", row, "--work-dir", str(tmp_path / "t3"), "--launcher", "pytorch", "--gpus", "4",
+        "--nodes", "2", "--port", "29611", "--cfg-options", "train_dataloader.batch_size=2", "--dry-run",
+    )  # fmt: skip
+    assert code == 0
+    (argv,) = parse_dry_run(out)
+    assert argv[1:4] == [sys.executable, "-m", "torch.distributed.run"]
+    assert argv[4:9] == [
+        "--nnodes=2", "--node_rank=1", "--master_addr=10.1.2.3", "--nproc_per_node=4", "--master_port=29611",
+    ]  # fmt: skip
+    assert argv[9:12] == ["-m", "hrnet.reproduce.worker", str(CONFIGS / "seg" / f"mmseg_{row}.py")]
+    assert argv[12:] == [
+        "--work-dir", str(tmp_path / "t3" / row), "--launcher", "pytorch",
+        "--cfg-options", "train_dataloader.batch_size=2",
+    ]  # fmt: skip
+
+
+def test_dry_run_with_slurm(capsys, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no srun here: a dry run still prints the commands
+    code, out, _ = hrnet(
+        capsys, "8", "faster-rcnn_hrnetv2p-w18_1x_coco-800x1333", "--work-dir", str(tmp_path / "t8"),
+        "--launcher", "slurm", "--partition", "gpu", "--nodes", "2", "--dry-run",
+    )  # fmt: skip
+    assert code == 0
+    (argv,) = parse_dry_run(out)
+    srun = argv[1 : argv.index(sys.executable)]
+    assert srun == [
+        "srun", "--partition=gpu", "--job-name=hrnet", "--gres=gpu:8", "--nodes=2", "--ntasks=16",
+        "--ntasks-per-node=8", "--cpus-per-task=5", "--kill-on-bad-exit=1",
+    ]  # fmt: skip
+    assert argv[argv.index(sys.executable) + 1 :][:3] == ["-u", "-m", "hrnet.reproduce.worker"]
+    assert argv[-2:] == ["--launcher", "slurm"]
+
+
+def test_smoke_dry_run_names_the_untrained_test_and_the_training(capsys, tmp_path) -> None:
+    code, out, _ = hrnet(capsys, "smoke", "--task", "pose", "--work-dir", str(tmp_path / "s"), "--dry-run")
+    assert code == 0
+    untrained, trained = parse_dry_run(out)
+    assert "--test-only" in untrained and "--test-only" not in trained
+    assert untrained[untrained.index("--work-dir") + 1] == str(tmp_path / "s" / "untrained" / "pose")
+    assert trained[trained.index("--work-dir") + 1] == str(tmp_path / "s" / "pose")
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["9", "faster-rcnn_hrnetv2p-w18_1x_coco-800x1333"], "table 9 has no row 'faster-rcnn_hrnetv2p-w18_1x"),
+        (["2"], "no reproducible rows for table '2'; expected one of"),
+        (["1", "--launcher", "none", "--gpus", "2"], "--launcher none runs one process"),
+        (["1", "--launcher", "slurm"], "--launcher slurm needs --partition"),
+        (["1", "--cfg-options", "lr"], "--cfg-options takes KEY=VALUE pairs, got 'lr'"),
+        (["collect"], "holds no reproduce.json"),
+    ],
+)
+def test_bad_input_is_an_error_naming_what_was_expected(capsys, tmp_path, argv, message) -> None:
+    code, out, err = hrnet(capsys, *argv, "--work-dir", str(tmp_path / "w"))
+    assert code == 2 and out == ""
+    assert message in err
+
+
+def test_missing_configs_folder(capsys, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HRNET_CONFIGS", str(tmp_path / "nowhere"))
+    code, _, err = hrnet(capsys, "--list")
+    assert code == 2 and f"no configs folder at {tmp_path / 'nowhere'}" in err
+
+
+def test_a_config_without_the_paper_line_is_refused(capsys, tmp_path, monkeypatch) -> None:
+    (tmp_path / "pose").mkdir()
+    (tmp_path / "pose" / "mmpose_mine.py").write_text("_base_ = 'x.py'\n")
+    monkeypatch.setenv("HRNET_CONFIGS", str(tmp_path))
+    code, _, err = hrnet(capsys, "--list")
+    assert code == 2 and "first line must read '# Paper Table N" in err
+
+
+def test_a_work_dir_of_another_table_is_refused(capsys, tmp_path) -> None:
+    work_dir = tmp_path / "w"
+    work_dir.mkdir()
+    (work_dir / MANIFEST).write_text(json.dumps(dict(table="3")))
+    code, _, err = hrnet(capsys, "1", "--work-dir", str(work_dir))
+    assert code == 2 and "holds the runs of table '3', not '1'" in err
+
+
+def test_a_foreign_non_empty_work_dir_is_refused(capsys, tmp_path) -> None:
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / "notes.txt").write_text("mine")
+    code, _, err = hrnet(capsys, "1", "--work-dir", str(tmp_path / "w"))
+    assert code == 2 and "is not empty and holds no reproduce.json" in err
+
+
+def test_a_missing_launcher_is_an_error_before_anything_runs(capsys, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    args = ["1", "--work-dir", str(tmp_path / "w"), "--launcher", "slurm", "--partition", "p"]
+    code, _, err = hrnet(capsys, *args)
+    assert code == 2 and "runs 'srun', which is not on PATH" in err
+    assert not any((tmp_path / "w").glob("*/"))
+
+
+def test_a_row_trained_with_other_settings_is_not_continued(capsys, tmp_path) -> None:
+    work_dir = tmp_path / "w"
+    row_dir = work_dir / "hrnetv1-w32_210e_coco-256x192"
+    row_dir.mkdir(parents=True)
+    (work_dir / MANIFEST).write_text(json.dumps(dict(table="1")))
+    record = dict(config="c.py", fingerprint="0123456789abcdef", cfg_options=["train_cfg.max_epochs=3"])
+    (row_dir / RECORD).write_text(json.dumps(record))
+    (row_dir / "epoch_3.pth").write_bytes(b"trained")
+    code, _, err = hrnet(capsys, "1", "--work-dir", str(work_dir))
+    assert code == 2 and "not continued with other settings and nothing in it is overwritten" in err
+    assert (row_dir / "epoch_3.pth").read_bytes() == b"trained"
+    assert json.loads((row_dir / RECORD).read_text()) == record

@@ -1,0 +1,263 @@
+"""``hrnet reproduce`` runs that train, through the same command a user types: a short segmentation smoke run whose
+loss falls; two processes on gloo (torchrun on a machine without GPUs) that end with equal weights; a run
+interrupted by Ctrl-C and resumed by re-running the command, equal to an uninterrupted one; Slurm through a fake
+``srun``; the results table of a work dir with done, training, failed and missing rows; and torch's safe loader
+reading mmengine's checkpoints while refusing a hostile file.
+
+Resume equality is tested on the iteration-based segmentation smoke run: mmengine does not restore the random
+state of the data augmentation at an epoch boundary, so an epoch-based run (pose, detection) resumes correctly but
+draws other augmentations than an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import pickle
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+pytest.importorskip("mmseg")
+
+from mmengine.logging import HistoryBuffer  # noqa: E402
+
+import hrnet.mm  # noqa: E402, F401  (the safe-loading allow-list)
+from hrnet.reproduce.workdir import RowRecord, final_metrics  # noqa: E402
+
+ITERS = 12
+CHECKPOINT_EVERY = 4
+SHORT = [
+    f"train_cfg.max_iters={ITERS}",
+    f"train_cfg.val_interval={ITERS * 10}",
+    f"default_hooks.checkpoint.interval={CHECKPOINT_EVERY}",
+    "default_hooks.logger.interval=1",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def reproduce(*argv: str, env: dict | None = None, **kwargs) -> subprocess.Popen:
+    """``hrnet reproduce ...`` as a user runs it, in its own process."""
+    command = [sys.executable, "-m", "hrnet.cli", "reproduce", *argv]
+    full_env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
+    return subprocess.Popen(
+        command, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs
+    )
+
+
+def finish(process: subprocess.Popen, timeout: float = 600) -> str:
+    out, _ = process.communicate(timeout=timeout)
+    assert process.returncode in (0, 1), out  # 1: ran, but a short smoke run stays below its threshold
+    return out
+
+
+def smoke_seg(work_dir: Path, *extra: str, env: dict | None = None) -> str:
+    args = ["smoke", "--task", "seg", "--work-dir", str(work_dir), *extra, "--cfg-options", *SHORT]
+    return finish(reproduce(*args, env=env))
+
+
+def losses(row_dir: Path) -> dict[int, float]:
+    """Training loss per iteration, from the scalars mmengine logs for every run (resumed runs add a folder)."""
+    found: dict[int, float] = {}
+    for scalars in sorted(row_dir.glob("*/vis_data/scalars.json")):
+        for line in scalars.read_text().splitlines():
+            entry = json.loads(line)
+            if "loss" in entry:
+                found[entry["step"]] = entry["loss"]
+    return found
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> Path:
+    work_dir = tmp_path_factory.mktemp("smoke") / "w"
+    smoke_seg(work_dir)
+    return work_dir
+
+
+def test_a_short_smoke_run_learns_and_is_tabulated(uninterrupted) -> None:
+    row = uninterrupted / "seg"
+    loss = losses(row)
+    assert sorted(loss) == list(range(1, ITERS + 1))
+    first, last = sum(loss[i] for i in (1, 2, 3)) / 3, sum(loss[i] for i in (ITERS - 2, ITERS - 1, ITERS)) / 3
+    assert last < 0.8 * first, loss
+    trained = final_metrics(row)["mIoU"]
+    untrained = final_metrics(uninterrupted / "untrained" / "seg")["mIoU"]
+    assert trained > untrained
+    table = (uninterrupted / "results.md").read_text()
+    assert f"| seg | mIoU | {untrained:.2f} | {trained:.2f} | ≥ 80 |" in table
+    assert (uninterrupted / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_finished_row_is_skipped_when_the_command_runs_again(uninterrupted) -> None:
+    before = sorted(p.name for p in (uninterrupted / "seg").iterdir())
+    out = smoke_seg(uninterrupted)
+    assert "[1/1] smoke seg: done, skipped" in out
+    assert sorted(p.name for p in (uninterrupted / "seg").iterdir()) == before
+
+
+def test_an_interrupted_run_resumes_and_equals_the_uninterrupted_one(uninterrupted, tmp_path) -> None:
+    work_dir = tmp_path / "w"
+    args = ["smoke", "--task", "seg", "--work-dir", str(work_dir), "--cfg-options", *SHORT]
+    process = reproduce(*args)
+    first_checkpoint = work_dir / "seg" / f"iter_{CHECKPOINT_EVERY}.pth"
+    deadline = time.monotonic() + 600
+    while not first_checkpoint.exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()[0]
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)  # Ctrl-C: the command stops its worker and records the interruption
+    out, _ = process.communicate(timeout=120)
+    assert process.returncode != 0
+    assert RowRecord.read(work_dir / "seg").status == "interrupted", out
+    assert final_metrics(work_dir / "seg") is None
+    interrupted_at = max(losses(work_dir / "seg"))
+    assert interrupted_at < ITERS
+
+    out = finish(reproduce(*args))  # the same command again
+    assert "Advance dataloader" in (work_dir / "seg" / "launch.log").read_text()  # mmengine resumed
+    resumed, reference = losses(work_dir / "seg"), losses(uninterrupted / "seg")
+    assert sorted(resumed) == sorted(reference) == list(range(1, ITERS + 1))
+    worst = max(abs(resumed[i] - reference[i]) / abs(reference[i]) for i in reference)
+    assert worst <= 1e-5, (resumed, reference)
+    assert final_metrics(work_dir / "seg")["mIoU"] == pytest.approx(
+        final_metrics(uninterrupted / "seg")["mIoU"], abs=1e-6
+    )
+    assert RowRecord.read(work_dir / "seg").launches == 2
+
+
+def test_two_processes_on_gloo_train_in_lock_step(tmp_path) -> None:
+    work_dir = tmp_path / "w"
+    smoke_seg(work_dir, "--launcher", "pytorch", "--gpus", "2", "--port", str(free_port()))
+    log = (work_dir / "seg" / "launch.log").read_text()
+    done = dict(re.findall(r"rank (\d) of 2 done, parameter checksum (\S+)", log))
+    assert sorted(done) == ["0", "1"], log[-3000:]
+    assert done["0"] == done["1"]
+    assert "SyncBatchNorm runs only on GPUs: converted to BatchNorm" in log
+    assert "terminate called" not in log
+    assert final_metrics(work_dir / "seg") is not None
+
+
+def test_slurm_through_a_fake_srun(tmp_path) -> None:
+    """A fake ``srun`` records its arguments and environment, then runs the task as Slurm's first and only
+    task would (SLURM_PROCID / SLURM_NTASKS / SLURM_NODELIST set)."""
+    bin_dir, record = tmp_path / "bin", tmp_path / "srun.json"
+    bin_dir.mkdir()
+    fake = bin_dir / "srun"
+    fake.write_text(
+        f"#!{sys.executable}\n"
+        "import json, os, sys\n"
+        f"json.dump(dict(argv=sys.argv[1:], env=dict(os.environ)), open({str(record)!r}, 'w'))\n"
+        "task = sys.argv[1 + [a.startswith('-') for a in sys.argv[1:]].index(False):]\n"
+        "env = dict(os.environ, SLURM_PROCID='0', SLURM_NTASKS='1', SLURM_LOCALID='0', SLURM_NODELIST='node1',\n"
+        f"           MASTER_ADDR='127.0.0.1', MASTER_PORT='{free_port()}')\n"
+        "os.execve(task[0], task, env)\n"
+    )
+    fake.chmod(0o755)
+    work_dir = tmp_path / "w"
+    path = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+    out = smoke_seg(work_dir, "--launcher", "slurm", "--partition", "cpu", "--gpus", "1", env=dict(PATH=path))
+    called = json.loads(record.read_text())
+    python = called["argv"].index(sys.executable)
+    assert called["argv"][:python] == [
+        "--partition=cpu", "--job-name=hrnet", "--gres=gpu:1", "--nodes=1", "--ntasks=1", "--ntasks-per-node=1",
+        "--cpus-per-task=5", "--kill-on-bad-exit=1",
+    ]  # fmt: skip
+    assert called["argv"][python + 1 : python + 4] == ["-u", "-m", "hrnet.reproduce.worker"]
+    assert called["argv"][-len(SHORT) - 3 :] == ["--launcher", "slurm", "--cfg-options", *SHORT]
+    assert called["env"]["PYTHONUNBUFFERED"] == "1"
+    assert "rank 0 of 1 done" in (work_dir / "seg" / "launch.log").read_text(), out
+    assert final_metrics(work_dir / "seg") is not None
+
+
+def test_collect_shows_done_training_failed_and_missing_rows(uninterrupted, tmp_path, capsys) -> None:
+    """Table 3's rows in one work dir: one done (a finished segmentation run), one interrupted during training,
+    one whose launch failed, none started for the fourth."""
+    from hrnet.cli import main as hrnet_main
+
+    work_dir = tmp_path / "t3"
+    work_dir.mkdir()
+    (work_dir / "reproduce.json").write_text(json.dumps(dict(table="3")))
+    done, training, failed = (
+        work_dir / "hrnetv2-w48_120k_cityscapes-512x1024",
+        work_dir / "hrnetv2-w40_120k_cityscapes-512x1024",
+        work_dir / "hrnetv2-w48-ocr_120k_cityscapes-512x1024",
+    )
+    shutil.copytree(uninterrupted / "seg", done)
+    shutil.copytree(uninterrupted / "seg", training)
+    for results in training.glob("*/*.json"):  # the test results: what a finished row has and a training one not
+        if results.stem == results.parent.name:
+            results.unlink()
+    failed.mkdir()
+    RowRecord("c.py", "f", status="failed", returncode=1).write(failed)
+
+    assert hrnet_main(["reproduce", "collect", "--work-dir", str(work_dir)]) == 1  # not every row is done
+    capsys.readouterr()
+    with (work_dir / "results.csv").open() as file:
+        rows = {row["row"]: row for row in csv.DictReader(file)}
+    assert len(rows) == 3
+    log_line = re.search(r"mIoU: (\d+\.\d+)", next(done.glob("*/*.log")).read_text().split("Epoch(test)")[-1])
+    assert float(rows[done.name]["ours"]) == pytest.approx(float(log_line.group(1)), abs=0.01)
+    assert float(rows[done.name]["difference"]) == pytest.approx(float(rows[done.name]["ours"]) - 81.1, abs=0.01)
+    assert rows[done.name]["state"] == "done"
+    assert rows[training.name]["state"] == "training" and rows[training.name]["ours"] == ""
+    assert rows[training.name]["progress"].startswith(f"iter {ITERS}/{ITERS}, eta")
+    assert rows[failed.name]["state"] == "failed"
+    table = (work_dir / "results.md").read_text()
+    assert "| 3 | HRNetV2-W48 + OCR, Cityscapes val (single scale, no flipping) |" in table
+    assert "0 of 3" not in table and "1 of 3 numbers reproduced" in table
+    assert (work_dir / "results.png").stat().st_size > 1000
+
+
+# ------------------------------------------------------------------------------------------ safe loading
+class Reduce:
+    """Pickles as ``func(*args)``: how a checkpoint file asks the loader to call something."""
+
+    def __init__(self, func, *args) -> None:
+        self.func, self.args = func, args
+
+    def __reduce__(self):
+        return self.func, self.args
+
+
+def test_the_runs_own_checkpoints_load_under_torchs_safe_default(uninterrupted) -> None:
+    checkpoint = torch.load(uninterrupted / "seg" / f"iter_{ITERS}.pth")  # weights_only=True by default
+    loss = checkpoint["message_hub"]["log_scalars"]["train/loss"]
+    assert isinstance(loss, HistoryBuffer)
+    # what the Runner logged at the last iteration: the loss averaged over the log processor's window of 10
+    assert loss.mean(10) == pytest.approx(losses(uninterrupted / "seg")[ITERS], rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        Reduce(getattr, HistoryBuffer, "__init__"),
+        Reduce(getattr, HistoryBuffer, "update"),
+        Reduce(getattr, torch.Tensor, "tolist"),
+        Reduce(getattr, 1, "__class__"),
+    ],
+    ids=["buffer-init", "buffer-update", "tensor-method", "int-class"],
+)
+def test_a_hostile_getattr_is_still_refused(hostile, tmp_path) -> None:
+    path = tmp_path / "hostile.pth"
+    torch.save({"state_dict": {}, "x": hostile}, path)
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path)
+
+
+def test_mmengine_statistics_methods_are_the_only_attributes_allowed(tmp_path) -> None:
+    path = tmp_path / "allowed.pth"
+    torch.save({"m": Reduce(getattr, HistoryBuffer, "mean")}, path)
+    assert torch.load(path)["m"] is HistoryBuffer.mean
