@@ -131,7 +131,7 @@ def run_smoke(
                 say(shell_line(*command(launch, config, directory, cfg_options, test_only)))
             continue
         if not config.is_file():
-            cfg = task.build(configs_dir(), work_dir / "data" / task.name)
+            cfg = task.build(configs_dir(), work_dir / "data")
             config.parent.mkdir(parents=True, exist_ok=True)
             cfg.dump(str(config))
         if final_metrics(untrained_dir) is None:

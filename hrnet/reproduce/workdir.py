@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -25,7 +26,7 @@ from .rows import ReproduceError
 MANIFEST = "reproduce.json"
 RECORD = "reproduce-row.json"
 LAUNCH_LOG = "launch.log"
-STATES = ("not started", "training", "done", "failed")
+LOG_TAIL_BYTES = 256 * 1024  # where the last training line of a Runner log is found
 TRAIN_LINE = re.compile(
     r"(?P<kind>Iter|Epoch)\(train\)\s*(?:\[\s*(?P<epoch>\d+)\])?\s*\[\s*(?P<iter>\d+)/(?P<total>\d+)\]"
     r".*?eta: (?P<eta>(?:\d+ days?, )?\d+:\d\d:\d\d)"
@@ -108,14 +109,13 @@ def training_progress(row_dir: Path) -> dict | None:
     log = latest_log(row_dir)
     if log is None:
         return None
-    last = None
-    with log.open(errors="replace") as lines:
-        for line in lines:
-            found = TRAIN_LINE.search(line)
-            if found:
-                last = found
-    if last is None:
+    with log.open("rb") as file:  # the end only: a log of a days-long run is large, and is read every poll
+        file.seek(max(0, file.seek(0, os.SEEK_END) - LOG_TAIL_BYTES))
+        tail = file.read().decode(errors="replace")
+    matches = [found for found in map(TRAIN_LINE.search, tail.splitlines()) if found]
+    if not matches:
         return None
+    last = matches[-1]
     progress = dict(iter=int(last["iter"]), total=int(last["total"]), eta=last["eta"])
     if last["epoch"]:
         progress["epoch"] = int(last["epoch"])
