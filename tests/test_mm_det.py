@@ -12,24 +12,22 @@ import math
 import re
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 import timm
 import torch
 from conftest import max_rel_diff
-from mmdet.datasets import CocoDataset
 from mmdet.models.necks import HRFPN
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import get_external_models
-from pycocotools import mask as mask_utils
 
 import hrnet.mm  # noqa: F401  (registers the hrnet scope)
 from hrnet.mm.backbone import MMHRNet
 from hrnet.mm.det import V2pNeck
+from hrnet.mm.synthetic import write_coco_instances
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "det"
 CONFIGS = sorted(CONFIG_DIR.glob("*.py"))
@@ -48,10 +46,6 @@ TABLE7_PARAMS_M = {
 }  # fmt: skip
 PARAMS_TOLERANCE_M = 0.15  # printed to 0.1 M; HTC W18 / W32 build 0.11 / 0.12 M below their entries
 
-# COCO's 80 category ids (1 … 90 with gaps), in the order of mmdet's class names.
-COCO_CATEGORY_IDS = [i for i in range(1, 91) if i not in (12, 26, 29, 30, 45, 66, 68, 69, 71, 83)]
-PERSON, DOG = 1, 18
-STUFF_BACKGROUND, UNLABELED = 155, 255  # stuffthingmaps: pixel value = category id - 1, 255 = unlabeled
 IMAGE_WIDTH, IMAGE_HEIGHT = 240, 180  # on disk; the pipelines then resize as the config says
 SCALE_DIVISOR = 800 / 128  # the configs' (1333, 800)-style scales become (213, 128)
 # Image ids per split. One training image, so one iteration of batch 1: on CPU a cascade's step is mostly
@@ -60,69 +54,10 @@ SPLITS = {"train": (1,), "val": (2, 3)}
 
 
 # ------------------------------------------------------------------------------------------ synthetic COCO
-def draw_instances(image_id: int) -> tuple[np.ndarray, list[dict], np.ndarray]:
-    """One image with a person (polygon annotation) and a dog (compressed RLE annotation), plus its
-    stuffthingmaps label map; the shapes move with the image id."""
-    rng = np.random.default_rng(image_id)
-    image = rng.integers(0, 60, (IMAGE_HEIGHT, IMAGE_WIDTH, 3), dtype=np.uint8)
-    labels = np.full((IMAGE_HEIGHT, IMAGE_WIDTH), STUFF_BACKGROUND, np.uint8)
-    labels[:4] = UNLABELED
-    shift = 12 * image_id
-    quad = np.array([[20 + shift, 30], [90 + shift, 24], [96 + shift, 150], [26 + shift, 160]], np.int32)
-    cv2.fillPoly(image, [quad], (40, 200, 90))
-    cv2.fillPoly(labels, [quad], PERSON - 1)
-    dog = np.zeros((IMAGE_HEIGHT, IMAGE_WIDTH), np.uint8)
-    cv2.ellipse(dog, (170, 100 - shift // 2), (45, 28), 15, 0, 360, 1, -1)
-    image[dog > 0] = (220, 60, 30)
-    labels[dog > 0] = DOG - 1
-
-    xs, ys = quad[:, 0], quad[:, 1]
-    person = dict(
-        category_id=PERSON,
-        segmentation=[quad.flatten().astype(float).tolist()],
-        area=float(cv2.contourArea(quad.astype(np.float32))),
-        bbox=[float(xs.min()), float(ys.min()), float(np.ptp(xs)), float(np.ptp(ys))],
-    )
-    rle = mask_utils.encode(np.asfortranarray(dog))
-    dog_annotation = dict(
-        category_id=DOG,
-        segmentation=dict(size=rle["size"], counts=rle["counts"].decode("ascii")),
-        area=float(mask_utils.area(rle)),
-        bbox=[float(v) for v in mask_utils.toBbox(rle)],
-    )
-    return image, [person, dog_annotation], labels
-
-
-def write_coco(root: Path) -> None:
-    """COCO 2017's layout: images, ``instances_{split}2017.json`` and ``stuffthingmaps/{split}2017/*.png``."""
-    categories = [
-        dict(id=i, name=name, supercategory="object")
-        for i, name in zip(COCO_CATEGORY_IDS, CocoDataset.METAINFO["classes"])
-    ]
-    (root / "annotations").mkdir(parents=True)
-    annotation_id = 0
-    for split, image_ids in SPLITS.items():
-        images, annotations = [], []
-        for folder in (root / f"{split}2017", root / "stuffthingmaps" / f"{split}2017"):
-            folder.mkdir(parents=True)
-        for image_id in image_ids:
-            file_name = f"{image_id:012d}.jpg"
-            image, instances, labels = draw_instances(image_id)
-            assert cv2.imwrite(str(root / f"{split}2017" / file_name), image)
-            assert cv2.imwrite(str(root / "stuffthingmaps" / f"{split}2017" / f"{image_id:012d}.png"), labels)
-            images.append(dict(id=image_id, file_name=file_name, width=IMAGE_WIDTH, height=IMAGE_HEIGHT))
-            for instance in instances:
-                annotation_id += 1
-                annotations.append(dict(instance, id=annotation_id, image_id=image_id, iscrowd=0))
-        content = dict(images=images, annotations=annotations, categories=categories)
-        (root / "annotations" / f"instances_{split}2017.json").write_text(json.dumps(content))
-
-
 @pytest.fixture(scope="module")
 def coco_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("coco")
-    write_coco(root)
-    return root
+    return write_coco_instances(root, SPLITS, size=(IMAGE_HEIGHT, IMAGE_WIDTH))
 
 
 # ------------------------------------------------------------------------------------------ runner config

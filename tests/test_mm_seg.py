@@ -4,9 +4,9 @@ synthetic samples written in its data set's own layout (Cityscapes, PASCAL-Conte
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 from mmengine.config import Config
@@ -18,6 +18,7 @@ from torch import nn
 import hrnet.mm  # noqa: F401  (registers the hrnet scope)
 from hrnet.mm.datasets import LIPDataset
 from hrnet.mm.seg import V2DecodeHead
+from hrnet.mm.synthetic import write_cityscapes, write_lip, write_pascal_context
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "seg"
 SHRINK = 8  # every image size of a config's pipelines is divided by this on CPU
@@ -31,66 +32,11 @@ LIP_RELEASE_LABELS = (
 
 
 # ------------------------------------------------------------------------------------------ synthetic data
-def write_sample(image_path: Path, label_path: Path, size: tuple[int, int], labels: list[int], seed: int) -> None:
-    """A random image and a label map of horizontal bands drawn from ``labels`` (so crops see several)."""
-    rng = np.random.default_rng(seed)
-    height, width = size
-    image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-    bands = rng.choice(labels, size=8)
-    label = np.repeat(bands, -(-height // 8))[:height, None].repeat(width, axis=1).astype(np.uint8)
-    label[: height // 10, : width // 10] = 255  # an ignored corner
-    for path in (image_path, label_path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    assert cv2.imwrite(str(image_path), image) and cv2.imwrite(str(label_path), label)
-
-
-def write_cityscapes(root: Path) -> Path:
-    """``leftImg8bit/<split>/<city>/*_leftImg8bit.png`` with ``gtFine/<split>/<city>/*_gtFine_labelTrainIds.png``
-    (train ids 0 … 18), at 1/8 of Cityscapes' 1024×2048."""
-    for split in ("train", "val"):
-        for i in range(SAMPLES):
-            stem = f"synth_{i:06d}_000019"
-            write_sample(
-                root / "leftImg8bit" / split / "synth" / f"{stem}_leftImg8bit.png",
-                root / "gtFine" / split / "synth" / f"{stem}_gtFine_labelTrainIds.png",
-                (128, 256),
-                list(range(19)),
-                seed=i,
-            )
-    return root
-
-
-def write_pascal_context(voc: Path) -> Path:
-    """VOC2010 with ``JPEGImages/*.jpg``, ``SegmentationClassContext/*.png`` (0 background, 1 … 59) and the
-    ``ImageSets/SegmentationContext`` id lists."""
-    for split in ("train", "val"):
-        ids = [f"2008_{split}{i:02d}" for i in range(SAMPLES)]
-        for i, name in enumerate(ids):
-            image, label = voc / "JPEGImages" / f"{name}.jpg", voc / "SegmentationClassContext" / f"{name}.png"
-            write_sample(image, label, (48, 64), list(range(60)), seed=i)
-        (voc / "ImageSets" / "SegmentationContext").mkdir(parents=True, exist_ok=True)
-        (voc / "ImageSets" / "SegmentationContext" / f"{split}.txt").write_text("\n".join(ids) + "\n")
-    return voc
-
-
-def write_lip(root: Path) -> Path:
-    """``TrainVal_images/<split>_images/<id>.jpg``, ``TrainVal_parsing_annotations/<split>_segmentations/<id>.png``
-    (class ids 0 … 19) and ``TrainVal_images/<split>_id.txt``: LIP's release layout."""
-    for split in ("train", "val"):
-        ids = [f"{100000 + i}_{split}" for i in range(SAMPLES)]
-        for i, name in enumerate(ids):
-            write_sample(
-                root / "TrainVal_images" / f"{split}_images" / f"{name}.jpg",
-                root / "TrainVal_parsing_annotations" / f"{split}_segmentations" / f"{name}.png",
-                (64, 48),
-                list(range(20)),
-                seed=i,
-            )
-        (root / "TrainVal_images" / f"{split}_id.txt").write_text("\n".join(ids) + "\n")
-    return root
-
-
-WRITERS = {"cityscapes": write_cityscapes, "pascal-context": write_pascal_context, "lip": write_lip}
+WRITERS = {  # each writes SAMPLES images per split in its data set's layout
+    "cityscapes": partial(write_cityscapes, samples=SAMPLES),
+    "pascal-context": partial(write_pascal_context, samples=SAMPLES),
+    "lip": partial(write_lip, samples=SAMPLES),
+}
 
 # Each config with its data set and, where the paper prints it for exactly this network, its #params (Table 3
 # W48). Table 3's W40 45.2M fits no W40 network (see hrnet.tables); mmseg's OCR head makes 70.37M, printed 70.3M.
