@@ -334,23 +334,24 @@ def test_sync_batch_norm_layer() -> None:
 
 # --------------------------------------------------------------------------------------------- checkpointing
 def saved_activation_bytes(model: nn.Module, x: torch.Tensor) -> tuple[int, dict]:
-    """Bytes of tensors autograd keeps for backward (unique storages), and the gradients."""
+    """Bytes of the activations autograd keeps for backward (unique storages; the weights it also keeps are
+    not counted), and the gradients."""
+    weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
     storages: dict[int, int] = {}
 
     def pack(t: torch.Tensor) -> torch.Tensor:
         storage = t.untyped_storage()
-        storages[storage.data_ptr()] = storage.nbytes()
+        if storage.data_ptr() not in weights:
+            storages[storage.data_ptr()] = storage.nbytes()
         return t
 
-    params = {id(p) for p in model.parameters()}
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         out = model(x)
-    param_bytes = sum(p.untyped_storage().nbytes() for p in model.parameters() if id(p) in params)
     loss = sum(o.float().pow(2).mean() for o in out)
     loss.backward()
-    grads = {n: p.grad.clone() for n, p in model.named_parameters()}
+    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
     model.zero_grad()
-    return sum(storages.values()) - param_bytes, grads
+    return sum(storages.values()), grads
 
 
 @pytest.mark.parametrize("head", [None, "v2"])
@@ -364,7 +365,25 @@ def test_gradient_checkpointing_same_gradients_less_memory(head: str | None) -> 
     ckpt_bytes, ckpt_grads = saved_activation_bytes(model, x)
     for name, grad in plain_grads.items():
         assert max_rel_diff(ckpt_grads[name], grad) <= 1e-5, name
-    assert ckpt_bytes < 0.5 * plain_bytes, (ckpt_bytes, plain_bytes)
+    # Measured 0.40 (raw branches) and 0.49 (V2); leaving stage 1 out of the checkpointing gives 0.68 and 0.73.
+    assert 0 < ckpt_bytes < 0.55 * plain_bytes, (ckpt_bytes, plain_bytes)
+
+
+@pytest.mark.parametrize("frozen", [0, 1])
+def test_checkpointing_with_frozen_stages_trains_every_unfrozen_parameter(frozen: int) -> None:
+    """A frozen stem (or stage 1) gives the first checkpointed segment an input without gradient: the units after
+    it must still get theirs, equal to the plain model's."""
+    torch.manual_seed(0)
+    model = hrnet.HRNet("w18_small", head="v2", frozen_stages=frozen).train()
+    x = torch.randn(2, 3, 64, 64)
+    _, plain = saved_activation_bytes(model, x)
+    model.set_grad_checkpointing(True)
+    _, checkpointed = saved_activation_bytes(model, x)
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert any(n.startswith("layer1.") for n in trainable) == (frozen == 0)
+    for name in trainable:
+        assert name in checkpointed and checkpointed[name].abs().sum() > 0, name
+        assert max_rel_diff(checkpointed[name], plain[name]) <= 1e-5, name
 
 
 def test_checkpointing_covers_the_fusions() -> None:
