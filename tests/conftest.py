@@ -9,6 +9,21 @@ from torch import nn
 torch.set_num_threads(1)  # robust to a busy machine; the suite is many small models
 
 
+# What each frozen_stages value freezes, written down from the README: the stem, then each stage together with
+# the transition that leaves it (state-dict prefixes, shared by timm, the official code and OpenMMLab).
+FROZEN_PREFIXES = [
+    ("conv1.", "bn1.", "conv2.", "bn2."),
+    ("layer1.", "transition1."),
+    ("stage2.", "transition2."),
+    ("stage3.", "transition3."),
+    ("stage4.",),
+]
+
+
+def frozen_prefixes(frozen_stages: int) -> tuple[str, ...]:
+    return tuple(prefix for stage in FROZEN_PREFIXES[: frozen_stages + 1] for prefix in stage)
+
+
 def as_list(out: torch.Tensor | list[torch.Tensor]) -> list[torch.Tensor]:
     """A model's output as a list: the heads return one tensor (cls) or a list of maps."""
     return out if isinstance(out, list) else [out]
