@@ -163,6 +163,68 @@ def test_fusion_resizes_to_the_exact_target_size() -> None:
     assert max_rel_diff(out_low, expected_low) <= 1e-6
 
 
+def reference_fusion(fusion: MultiResolutionFusion, xs: list[torch.Tensor], mode: str, align_corners: bool) -> list:
+    """§3.2 written out from the fusion's weights (eval-mode BN): output r = ReLU(Σ_x f_xr(x)); for x > r a 1×1
+    conv + BN, then one resize straight to r's size; for x < r, r − x stride-2 3×3 conv + BN, ReLU between."""
+
+    def norm(y: torch.Tensor, bn: nn.BatchNorm2d) -> torch.Tensor:
+        return F.batch_norm(y, bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0.0, bn.eps)
+
+    outputs = []
+    for r, row in enumerate(fusion):
+        size = xs[r].shape[-2:]
+        total = torch.zeros_like(xs[r])
+        for x, transform in enumerate(row):
+            if x == r:
+                term = xs[x]
+            elif x > r:
+                term = norm(F.conv2d(xs[x], transform[0].weight), transform[1])
+                options = {} if mode == "nearest" else dict(align_corners=align_corners)
+                term = F.interpolate(term, size=tuple(size), mode=mode, **options)
+            else:
+                term = xs[x]
+                for step, (conv, bn, *_) in enumerate(transform):
+                    term = norm(F.conv2d(term, conv.weight, stride=2, padding=1), bn)
+                    term = term if step == len(transform) - 1 else F.relu(term)
+            total = total + term
+        outputs.append(F.relu(total))
+    return outputs
+
+
+@pytest.mark.parametrize(
+    "mode, align_corners", [("nearest", False), ("bilinear", False), ("bilinear", True)], ids=["nearest", "bilinear",
+    "bilinear-align-corners"],
+)  # fmt: skip
+def test_fusion_at_odd_sizes_equals_the_paper_formula(mode: str, align_corners: bool) -> None:
+    """The branches of a 193×261 input (49×66, 25×33, 13×17, 7×9): no side halves exactly, so any shortcut (a fixed
+    scale factor and a crop, stepwise doubling, ignoring align_corners) changes the values."""
+    torch.manual_seed(0)
+    channels = [4, 8, 16, 32]
+    fusion = MultiResolutionFusion(channels, upsample=mode, align_corners=align_corners)
+    fusion = randomize_norm_stats(fusion).eval()
+    sizes = [(49, 66), (25, 33), (13, 17), (7, 9)]
+    xs = [torch.randn(1, c, *size) for c, size in zip(channels, sizes)]
+    with torch.no_grad():
+        ours, expected = fusion(xs), reference_fusion(fusion, xs, mode, align_corners)
+    for a, b in zip(ours, expected):
+        assert a.shape == b.shape and max_rel_diff(a, b) <= 1e-6
+
+
+def test_align_corners_reaches_every_resize_of_the_network() -> None:
+    """``align_corners=True`` (the official OCR models) changes the outputs of a bilinear network at equal weights,
+    in the fusions and in the V2 head's concatenation."""
+    torch.manual_seed(0)
+    plain = randomize_norm_stats(hrnet.HRNet("w18_small", head="v2", upsample="bilinear")).eval()
+    aligned = hrnet.HRNet("w18_small", head="v2", upsample="bilinear", align_corners=True).eval()
+    aligned.load_state_dict(plain.state_dict())
+    x = torch.randn(1, 3, 97, 131)
+    with torch.no_grad():
+        branches_plain, branches_aligned = plain.forward_trunk(x), aligned.forward_trunk(x)
+        assert max_rel_diff(branches_aligned[0], branches_plain[0]) > 1e-3  # the fusions
+        head_plain, head_aligned = plain.head(branches_aligned), aligned.head(branches_aligned)
+        assert max_rel_diff(head_aligned[0], head_plain[0]) > 1e-3  # the head, on the same branch maps
+
+
 # --------------------------------------------------------------------------------------------- the §7 ablations
 def count_fusions(model: hrnet.HRNet) -> int:
     return sum(1 for m in model.modules() if isinstance(m, HighResolutionModule) and m.fuse_layers is not None)
