@@ -339,3 +339,38 @@ def test_torchscript_of_timm_created_model(small: SimpleNamespace, kwargs: dict)
     with torch.no_grad():
         for x in (small.x, image(1, 3, 97, 131)):
             assert_close(scripted(x), model(x))
+
+
+# --------------------------------------------------------------------------------------------- training
+def test_a_training_step_equals_timms() -> None:
+    """Train mode: batch statistics, BN running averages (momentum), gradients and one SGD step, as timm's."""
+    reference = randomize_norm_stats(timm_reference(SMALL)).train()
+    ours = timm.create_model(SMALL).train()
+    ours.load_state_dict(reference.state_dict())
+    x = image(4, 3, 64, 64, seed=3)
+    for model in (reference, ours):
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        model(x).pow(2).mean().backward()
+        optimizer.step()
+    grads = dict(reference.named_parameters())
+    for name, param in ours.named_parameters():
+        assert max_rel_diff(param.grad, grads[name].grad) <= TOLERANCE, name
+    expected = reference.state_dict()
+    for key, value in ours.state_dict().items():  # weights after the step and running statistics
+        if value.is_floating_point():
+            assert max_rel_diff(value, expected[key]) <= TOLERANCE, key
+        else:
+            assert torch.equal(value, expected[key]), key
+
+
+def test_create_model_with_a_dense_head() -> None:
+    """``timm.create_model(name, head='v2')`` (README): the paper's V2 head on timm's weights, 15C channels."""
+    model = timm.create_model("hrnet_w18", head="v2").eval()
+    assert isinstance(model, hrnet.HRNet)
+    core = hrnet.HRNet("w18", head="v2").eval()
+    core.load_state_dict(model.state_dict())
+    x = image(1, 3, 65, 97)
+    with torch.no_grad():
+        (ours,), (expected,) = model(x), core(x)
+    assert ours.shape == (1, 15 * 18, 17, 25)
+    assert max_rel_diff(ours, expected) <= TOLERANCE
