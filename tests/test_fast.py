@@ -14,7 +14,7 @@ from hrnet.complexity import GIGA
 
 HEADS = [None, "v1", "v1h", "v2", "v2p", "cls"]
 SIZES = [(64, 64), (97, 131), (33, 47)]
-TOLERANCE = 1e-4  # max |fused − plain| / max |plain|, float32
+TOLERANCE = 1e-5  # max |fused − plain| / max |plain|, float32 (measured: at most 3.1e-6)
 
 
 def assert_same_outputs(fused: nn.Module, reference: nn.Module, x: torch.Tensor) -> None:
