@@ -126,6 +126,8 @@ def test_smoke_dry_run_names_the_untrained_test_and_the_training(capsys, tmp_pat
         (["1", "--launcher", "slurm"], "--launcher slurm needs --partition"),
         (["1", "--cfg-options", "lr"], "--cfg-options takes KEY=VALUE pairs, got 'lr'"),
         (["collect"], "holds no reproduce.json"),
+        (["1", "--task", "pose"], "--task selects smoke tasks"),
+        (["1", "--partition", "gpu"], "--partition and --cpus-per-task are Slurm options"),
     ],
 )
 def test_bad_input_is_an_error_naming_what_was_expected(capsys, tmp_path, argv, message) -> None:

@@ -68,6 +68,10 @@ def check_options(args: argparse.Namespace) -> None:
     for option in args.cfg_options:
         if "=" not in option:
             raise ReproduceError(f"--cfg-options takes KEY=VALUE pairs, got {option!r}")
+    if args.task != "all" and args.target[:1] != ["smoke"]:
+        raise ReproduceError("--task selects smoke tasks: use it with 'hrnet reproduce smoke'")
+    if args.launcher != "slurm" and (args.partition or args.cpus_per_task):
+        raise ReproduceError("--partition and --cpus-per-task are Slurm options: add --launcher slurm")
 
 
 def smoke_tasks(choice: str) -> list:
