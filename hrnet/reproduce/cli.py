@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
+import warnings
 from pathlib import Path
 
 from .rows import ReproduceError, Row, all_rows, select_rows
@@ -141,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # mmengine 0.10 imports pkg_resources (pinned setuptools < 81 keeps it); its deprecation notice is not ours.
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
     args = parser().parse_args(argv)
     try:
         return run(args)
