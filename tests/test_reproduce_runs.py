@@ -148,6 +148,9 @@ def test_two_processes_on_gloo_train_in_lock_step(tmp_path) -> None:
     assert "SyncBatchNorm runs only on GPUs: converted to BatchNorm" in log
     assert "terminate called" not in log
     assert final_metrics(work_dir / "seg") is not None
+    for row_dir in (work_dir / "seg", work_dir / "untrained" / "seg"):  # written once, by the first process
+        (results,) = [p for p in row_dir.glob("*/*.json") if p.stem == p.parent.name]
+        assert set(json.loads(results.read_text())) >= {"mIoU", "aAcc"}
 
 
 def test_slurm_through_a_fake_srun(tmp_path) -> None:

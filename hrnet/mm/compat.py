@@ -16,6 +16,10 @@ Nothing inside an installed package is edited; each adaptation is a documented f
   (mmengine then skips its own initialisation) and selects :class:`CPUDistributedDataParallel`, which wraps a
   CPU model without device ids and converts ``SyncBatchNorm`` (which torch runs only on GPUs) to BatchNorm, with
   a message. :func:`teardown_distributed` destroys the process group before the interpreter exits.
+* **Test results of a distributed run.** mmengine's ``LoggerHook`` writes the test metrics to
+  ``<timestamp>/<timestamp>.json`` from *every* process, into the same file at once: two ranks whose lines
+  differ in length (their timings do) leave a file that is not valid JSON. :class:`LoggerHook` writes it from the
+  first process only; :func:`prepare_distributed` selects it for every distributed run.
 """
 
 from __future__ import annotations
@@ -30,10 +34,12 @@ from typing import Any
 import numpy as np
 import torch
 import torch.distributed as torch_dist
+from mmengine.dist import is_main_process
+from mmengine.hooks import LoggerHook as MMEngineLoggerHook
 from mmengine.logging import HistoryBuffer, print_log
 from mmengine.model import MMDistributedDataParallel, revert_sync_batchnorm
 
-from .registry import MODEL_WRAPPERS
+from .registry import HOOKS, MODEL_WRAPPERS
 
 # ------------------------------------------------------------------------------------------ safe loading
 NUMPY_DTYPES = (
@@ -102,10 +108,25 @@ def _slurm_environment() -> None:
     os.environ.setdefault("MASTER_PORT", "29500")
 
 
+@HOOKS.register_module()
+class LoggerHook(MMEngineLoggerHook):
+    """mmengine's LoggerHook, with the test results written by the first process only."""
+
+    def after_test_epoch(self, runner: Any, metrics: dict | None = None) -> None:
+        if is_main_process():
+            super().after_test_epoch(runner, metrics)
+
+
 def prepare_distributed(cfg: Any, launcher: str) -> None:
-    """Adapt a config (in place) and the process for distributed training on a machine without CUDA; on GPU
-    machines, or with ``launcher='none'``, nothing changes and mmengine initialises as usual."""
-    if launcher == "none" or torch.cuda.is_available() or torch_dist.is_initialized():
+    """Adapt a config (in place) and the process for distributed training: the test results written once;
+    and, on a machine without CUDA, the gloo process group and a CPU DDP wrapper. With ``launcher='none'``
+    nothing changes."""
+    if launcher == "none":
+        return
+    logger = cfg.get("default_hooks", {}).get("logger")
+    if logger is not None and logger.get("type") in ("LoggerHook", "mmengine.LoggerHook"):
+        logger.type = "hrnet.LoggerHook"
+    if torch.cuda.is_available() or torch_dist.is_initialized():
         return
     if launcher == "slurm":
         _slurm_environment()

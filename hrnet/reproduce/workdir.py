@@ -92,8 +92,8 @@ def final_metrics(row_dir: Path) -> dict | None:
     for run in sorted((p for p in row_dir.glob("*/") if p.is_dir()), reverse=True):
         results = run / f"{run.name}.json"
         if results.is_file():
-            try:
-                return json.loads(results.read_text())
+            try:  # the first object: mmengine's own hook writes this file from every rank of a distributed run
+                return json.JSONDecoder().raw_decode(results.read_text())[0]
             except json.JSONDecodeError:
                 continue
     return None
