@@ -29,9 +29,11 @@ import torch
 
 pytest.importorskip("mmseg")
 
+from mmengine.config import Config  # noqa: E402
 from mmengine.logging import HistoryBuffer  # noqa: E402
 
 import hrnet.mm  # noqa: E402, F401  (the safe-loading allow-list)
+from hrnet.reproduce.smoke import SEG_BATCH  # noqa: E402
 from hrnet.reproduce.workdir import RowRecord, final_metrics  # noqa: E402
 
 ITERS = 12
@@ -146,6 +148,8 @@ def test_two_processes_on_gloo_train_in_lock_step(tmp_path) -> None:
     assert sorted(done) == ["0", "1"], log[-3000:]
     assert done["0"] == done["1"]
     assert "SyncBatchNorm runs only on GPUs: converted to BatchNorm" in log
+    config = Config.fromfile(work_dir / "configs" / "smoke_seg_2p.py")
+    assert config.train_dataloader.batch_size * 2 == SEG_BATCH  # the same global batch as one process
     assert "terminate called" not in log
     assert final_metrics(work_dir / "seg") is not None
     for row_dir in (work_dir / "seg", work_dir / "untrained" / "seg"):  # written once, by the first process

@@ -23,7 +23,7 @@ from .workdir import (
 
 POLL_SECONDS = 2.0
 REPORT_SECONDS = 15.0
-SMOKE_CONFIGS = "configs"  # the shrunk configs of the smoke rows: DIR/configs/smoke_<task>.py
+SMOKE_CONFIGS = "configs"  # the shrunk configs of the smoke rows: DIR/configs/smoke_<task>_<processes>p.py
 
 
 def shell_line(argv: list[str], env: dict[str, str]) -> str:
@@ -124,14 +124,19 @@ def run_smoke(
         label = f"[{number}/{len(tasks)}] smoke {task.name}"
         row_dir, untrained_dir = work_dir / task.name, work_dir / "untrained" / task.name
         # Not inside the row's work dir: the Runner writes its own copy of the config there, under the same name.
-        config = work_dir / SMOKE_CONFIGS / f"smoke_{task.name}.py"
+        # One config per process count: each splits the same global batch (a row is never continued with another).
+        processes = launch.gpus * launch.nodes
+        config = work_dir / SMOKE_CONFIGS / f"smoke_{task.name}_{processes}p.py"
         if dry_run:
             say(f"# {config}: {task.paper_config} shrunk, data in {work_dir / 'data' / task.name}")
             for directory, test_only in ((untrained_dir, True), (row_dir, False)):
                 say(shell_line(*command(launch, config, directory, cfg_options, test_only)))
             continue
         if not config.is_file():
-            cfg = task.build(configs_dir(), work_dir / "data")
+            try:
+                cfg = task.build(configs_dir(), work_dir / "data", processes)
+            except ValueError as error:
+                raise ReproduceError(f"smoke {task.name}: {error}") from error
             config.parent.mkdir(parents=True, exist_ok=True)
             cfg.dump(str(config))
         if final_metrics(untrained_dir) is None:

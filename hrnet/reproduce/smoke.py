@@ -48,6 +48,16 @@ def _map_pipeline(pipeline: list, change: Callable[[ConfigDict], None]) -> None:
         _map_pipeline(transform.get("transforms", []), change)
 
 
+def _share_batch(cfg: Config, processes: int) -> None:
+    """Split the training batch over ``processes`` (DDP), so every launch trains with the same global batch,
+    learning rate (``auto_scale_lr`` sees the global batch equal to its base) and number of iterations."""
+    batch = cfg.train_dataloader.batch_size
+    if processes < 1 or batch % processes:
+        divisors = [n for n in range(1, batch + 1) if batch % n == 0]
+        raise ValueError(f"a smoke batch of {batch} images splits over {divisors} processes, not {processes}")
+    cfg.train_dataloader.batch_size = batch // processes
+
+
 def _loaders(cfg: Config) -> list[ConfigDict]:
     return [cfg[name] for name in ("train_dataloader", "val_dataloader", "test_dataloader")]
 
@@ -261,7 +271,7 @@ class SmokeTask:
         marker.write_text(spec)
         return root
 
-    def build(self, configs_dir: Path, data_root: Path) -> Config:
+    def build(self, configs_dir: Path, data_root: Path, processes: int = 1) -> Config:
         """The paper config loaded by ``mmengine.Config.fromfile`` and shrunk (see the module's docstring), its
         data written under ``data_root``. ``work_dir`` and ``launcher`` are left to the caller."""
         from mmengine.config import Config
@@ -269,6 +279,7 @@ class SmokeTask:
         root = self.write_data(data_root)
         cfg = Config.fromfile(str(Path(configs_dir) / self.paper_config))
         _SHRINK[self.name](cfg, root)
+        _share_batch(cfg, processes)
         return cfg
 
 
