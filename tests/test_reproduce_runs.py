@@ -268,3 +268,13 @@ def test_mmengine_statistics_methods_are_the_only_attributes_allowed(tmp_path) -
     path = tmp_path / "allowed.pth"
     torch.save({"m": Reduce(getattr, HistoryBuffer, "mean")}, path)
     assert torch.load(path)["m"] is HistoryBuffer.mean
+
+
+def test_mmpose_dataset_meta_loads(tmp_path) -> None:
+    """mmpose's ``dataset_meta`` (saved in every checkpoint's meta) holds numpy uint8 / float32 arrays and scalars."""
+    import numpy as np
+
+    meta = dict(skeleton_link_colors=np.array([[0, 255, 0]], np.uint8), sigmas=np.ones(17, np.float32), n=np.int64(17))
+    torch.save({"meta": {"dataset_meta": meta}}, tmp_path / "pose.pth")
+    loaded = torch.load(tmp_path / "pose.pth")["meta"]["dataset_meta"]
+    assert loaded["skeleton_link_colors"].dtype == np.uint8 and loaded["n"] == 17
