@@ -282,7 +282,10 @@ class HRNet(nn.Module):
 
     # ------------------------------------------------------------------ forward
     def check_input(self, x: torch.Tensor) -> None:
-        """Raise ``ValueError`` naming what was expected when ``x`` cannot be an image batch."""
+        """Raise ``ValueError`` naming what was expected when ``x`` cannot be an image batch. A ``torch.fx``
+        proxy (symbolic tracing, e.g. torchvision's ``create_feature_extractor``) has no values to check."""
+        if isinstance(x, torch.fx.Proxy):
+            return
         if not isinstance(x, torch.Tensor):
             raise ValueError(f"expected a torch.Tensor of shape (N, C, H, W), got {type(x).__name__}")
         if x.dim() != 4:

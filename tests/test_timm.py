@@ -374,3 +374,18 @@ def test_create_model_with_a_dense_head() -> None:
         (ours,), (expected,) = model(x), core(x)
     assert ours.shape == (1, 15 * 18, 17, 25)
     assert max_rel_diff(ours, expected) <= TOLERANCE
+
+
+# --------------------------------------------------------------------------------------------- FX
+@pytest.mark.parametrize("kwargs", [{}, dict(num_classes=0)], ids=["logits", "pooled"])
+def test_fx_symbolic_trace(small: SimpleNamespace, kwargs: dict) -> None:
+    """``torch.fx.symbolic_trace`` (what torchvision's feature extractor and timm's FX features use) traces the
+    timm model, and the traced graph computes the same outputs at another size."""
+    model = timm.create_model(SMALL, **kwargs).eval()
+    model.load_state_dict(small.ours.state_dict(), strict=not kwargs)
+    traced = torch.fx.symbolic_trace(model)
+    x = image(1, 3, 97, 75)
+    with torch.no_grad():
+        assert_close(traced(x), model(x))
+    with pytest.raises(ValueError, match="expected 3 input channels"):
+        model(image(1, 4, 64, 64))  # eager inputs are still checked
