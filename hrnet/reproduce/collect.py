@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .rows import Row
-from .workdir import describe_progress, final_metrics, row_state, training_progress
+from .workdir import RowRecord, describe_progress, final_metrics, row_state, training_progress
 
 COLUMNS = ("table", "row", "framework", "metric", "paper", "ours", "difference", "state", "progress", "config")
 
@@ -142,8 +142,6 @@ class SmokeResult:
 
 
 def smoke_results(tasks: list, work_dir: Path) -> list[SmokeResult]:
-    from .workdir import RowRecord
-
     found = []
     for task in tasks:
         row_dir = work_dir / task.name
