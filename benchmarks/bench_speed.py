@@ -1,4 +1,4 @@
-"""CPU speed of the fast path against timm's own HRNet at equal weights: inference (eager, fused, compiled),
+"""CPU speed of the fast path against timm's own HRNet at equal weights: inference (eager, optimized, compiled),
 training, multiply-add throughput against one large convolution, and ONNX Runtime.
 
     python benchmarks/bench_speed.py                  # full run, 1 torch thread (tens of minutes on 2 cores)
@@ -6,9 +6,9 @@ training, multiply-add throughput against one large convolution, and ONNX Runtim
     python benchmarks/bench_speed.py --threads 1 2    # the tables once per thread count
 
 Compared at equal weights, in one process: timm's ``HighResolutionNet`` (not the registry entry this package
-replaces) eager and under ``torch.compile``; ``hrnet.HRNet`` eager; ``hrnet.fuse`` (the fast path) eager and
-under ``torch.compile``. Pose: ``head=None`` at 256×192 against timm's ``features_only`` branch maps; ImageNet:
-``head='cls'`` at 224×224 against timm's classifier. One markdown file and one chart per thread count.
+replaces) eager and under ``torch.compile``; ``hrnet.HRNet`` eager; ``hrnet.optimize_for_inference`` (the fast
+path) eager and under ``torch.compile``. Pose: ``head=None`` at 256×192 against timm's ``features_only`` branch
+maps; ImageNet: ``head='cls'`` at 224×224 against timm's classifier. One markdown file and one chart per thread count.
 
 Every repeat runs each compared model once, the order rotating from repeat to repeat, so slow drifts of a
 shared machine hit all of them alike. Times are medians over repeats; ratios are medians of the per-repeat
@@ -127,7 +127,7 @@ def inference_table(
             torch.manual_seed(0)
             ours = hrnet.HRNet(arch, head=head).eval()
             twin = timm_twin(ours, arch, features=task == POSE)
-            fast = hrnet.fuse(ours)
+            fast = hrnet.optimize_for_inference(ours)
             macs = hrnet.complexity(ours, size)[1] * GIGA
             for batch in batches:
                 x = torch.randn(batch, 3, *size)
@@ -180,18 +180,18 @@ def inference_table(
 
 
 def fast_path_steps(arch: str, batch: int, repeats: int) -> list[str]:
-    """Each step of ``hrnet.fuse`` on its own, pose W-arch: speed-up over ours eager."""
+    """Each step of ``hrnet.optimize_for_inference`` on its own, pose W-arch: speed-up over ours eager."""
     torch.manual_seed(0)
     head, size = TASKS[POSE]
     ours = hrnet.HRNet(arch, head=head).eval()
     steps = {
         "ours eager": ours,
-        "fold BN": hrnet.fuse(ours, batch=False, channels_last=False),
-        "fold BN + channels-last": hrnet.fuse(ours, batch=False, pack=False),
-        "fold BN + batch fusions": hrnet.fuse(ours, channels_last=False),
-        "fold + batch + channels-last": hrnet.fuse(ours, pack=False),
-        "fold + channels-last + pack": hrnet.fuse(ours, batch=False),
-        "fold + batch + channels-last + pack (default)": hrnet.fuse(ours),
+        "fold BN": hrnet.optimize_for_inference(ours, batch=False, channels_last=False),
+        "fold BN + channels-last": hrnet.optimize_for_inference(ours, batch=False, pack=False),
+        "fold BN + batch fusions": hrnet.optimize_for_inference(ours, channels_last=False),
+        "fold + batch + channels-last": hrnet.optimize_for_inference(ours, pack=False),
+        "fold + channels-last + pack": hrnet.optimize_for_inference(ours, batch=False),
+        "fold + batch + channels-last + pack (default)": hrnet.optimize_for_inference(ours),
     }
     x = torch.randn(batch, 3, *size)
     with torch.no_grad():
@@ -248,7 +248,7 @@ def training_table(archs: List[str], batch: int, repeats: int) -> tuple[list[str
 
 def onnx_table(arch: str, batches: List[int], repeats: int, threads: int) -> tuple[list[str], dict]:
     """ONNX Runtime: our dynamic-size exports (plain, plain in a session that pins the named axes to the input's
-    size, and fused) against timm's fixed-size export, with the PyTorch models of the same weights alongside."""
+    size, and optimized) against timm's fixed-size export, with the PyTorch models of the same weights alongside."""
     import onnxruntime
 
     def session(path: str, pinned: Optional[Dict[str, int]] = None) -> onnxruntime.InferenceSession:
@@ -267,7 +267,8 @@ def onnx_table(arch: str, batches: List[int], repeats: int, threads: int) -> tup
         f"### ONNX Runtime {onnxruntime.__version__}, {arch.upper()}: our exports (dynamic batch/H/W) vs timm's "
         "(fixed size)",
         "",
-        "| task | batch | timm ONNX ms | ours ONNX | ours ONNX, sizes pinned | fused ONNX | timm eager | fast eager |",
+        "| task | batch | timm ONNX ms | ours ONNX | ours ONNX, sizes pinned | optimized ONNX | timm eager "
+        "| fast eager |",
         "|---|---|---|---|---|---|---|---|",
     ]
     with tempfile.TemporaryDirectory() as folder:
@@ -275,11 +276,11 @@ def onnx_table(arch: str, batches: List[int], repeats: int, threads: int) -> tup
             torch.manual_seed(0)
             ours = hrnet.HRNet(arch, head=head).eval()
             twin = timm_twin(ours, arch, features=task == POSE)
-            fast = hrnet.fuse(ours)
+            fast = hrnet.optimize_for_inference(ours)
             files = {}
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                for name, model in (("ours", ours), ("fused", fast)):
+                for name, model in (("ours", ours), ("optimized", fast)):
                     files[name] = os.path.join(folder, f"{task}_{name}.onnx")
                     hrnet.export_onnx(model, files[name])
             for batch in batches:
@@ -287,7 +288,7 @@ def onnx_table(arch: str, batches: List[int], repeats: int, threads: int) -> tup
                 sessions = {
                     "ours ONNX": session(files["ours"]),
                     "ours ONNX, sizes pinned": session(files["ours"], pinned),
-                    "fused ONNX": session(files["fused"]),
+                    "optimized ONNX": session(files["optimized"]),
                 }
                 x = torch.randn(batch, 3, *size)
                 path = os.path.join(folder, f"{task}_timm_{batch}.onnx")
@@ -327,7 +328,7 @@ def profile_lines(arch: str, batch: int, rows: int = 8) -> list[str]:
     torch.manual_seed(0)
     head, size = TASKS[POSE]
     ours = hrnet.HRNet(arch, head=head).eval()
-    models = {"timm eager": timm_twin(ours, arch, features=True), "fast": hrnet.fuse(ours)}
+    models = {"timm eager": timm_twin(ours, arch, features=True), "fast": hrnet.optimize_for_inference(ours)}
     x = torch.randn(batch, 3, *size)
     lines = [f"### Profile, pose {arch.upper()} 256×192, batch {batch}: top operators by self CPU time", ""]
     for name, model in models.items():

@@ -2,11 +2,11 @@
 
 from importlib.util import find_spec
 
-from .backbone import HRNet
 from .checkpoint import CheckpointError, LoadReport, convert_state_dict, load_checkpoint
 from .complexity import complexity
 from .export import export_onnx, export_program, min_export_side
-from .fast import fuse
+from .fast import optimize_for_inference
+from .model import HRNet
 from .registry import MODELS, build
 from .specs import ARCHS, ArchSpec, StageSpec, get_arch
 
@@ -23,10 +23,10 @@ __all__ = [
     "convert_state_dict",
     "export_onnx",
     "export_program",
-    "fuse",
     "get_arch",
     "load_checkpoint",
     "min_export_side",
+    "optimize_for_inference",
 ]
 __version__ = "0.1.0"
 

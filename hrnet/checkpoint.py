@@ -2,7 +2,7 @@
 
 A file is read with ``torch.load(weights_only=True)``, unwrapped (``state_dict`` / ``model`` entries,
 a DataParallel ``module.`` prefix), its layout detected, and its keys renamed to this package's names by
-the table ``LAYOUTS``. Keys that belong to a task head or loss the model does not hold (the pose keypoint
+the table ``hrnet.layouts.LAYOUTS``. Keys that belong to a task head or loss the model does not hold (the pose keypoint
 conv, the segmentation class conv, OCR modules, the ImageNet head under a backbone, the heads of OpenMMLab
 detectors and segmentors) are *ignored* and listed as such; everything else either loads, or is reported
 as missing / unexpected, and a strict load raises on any of them. Renamings that change a tensor are
@@ -40,6 +40,16 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 import torch
 from torch import nn
 
+from .layouts import (
+    CLS_HEAD_KEYS,
+    LAYOUTS,
+    NATIVE_KEY,
+    TARGETS,
+    WRAPPED_TARGETS,
+    Layout,
+    matches_any,
+    rename_key,
+)
 from .module import HighResolutionModule
 
 StateDict = Dict[str, torch.Tensor]
@@ -48,131 +58,6 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be read or does not fit the model; the message says what was expected."""
-
-
-# ------------------------------------------------------------------------------------------------ layouts as data
-CLS_HEAD_KEYS = r"^(incre_modules|downsamp_modules|final_layer|classifier)\."
-CLS_HEAD_CONVS = r"^(downsamp_modules\.\d+|final_layer)$"  # Sequential(conv, BN, ReLU) of the ImageNet head
-PROJ_CONV = r"^head\.proj$"  # the V1h / V2 head's Sequential(conv, BN, ReLU)
-NATIVE_KEY = re.compile(
-    r"^(conv1|bn1|conv2|bn2|layer1|transition[1-3]|stage[2-4]|incre_modules|downsamp_modules|final_layer"
-    r"|classifier|head)\."
-)
-OPENMMLAB_PARTS = (
-    "neck", "decode_head", "auxiliary_head", "head", "keypoint_head", "rpn_head", "roi_head", "bbox_head",
-    "mask_head", "data_preprocessor",
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Layout:
-    """How one family of files names the network.
-
-    ``renames`` are (file prefix, our prefix) pairs, ``{i}`` standing for an index; the first pair whose
-    prefix fits a key wins (on export: the first whose *our* prefix fits). Other keys carry ``prefix``
-    (stripped on import, added on export) or already use our names. ``not_needed`` matches file keys of
-    task heads and losses that no ``HRNet`` holds; ``markers`` identify the layout; ``cannot_hold`` matches
-    our keys the layout has no place for; ``conv_bias`` says, per conv + BN block, whether its conv has a bias.
-    """
-
-    name: str
-    files: str
-    renames: Tuple[Tuple[str, str], ...] = ()
-    prefix: str = ""
-    not_needed: Tuple[str, ...] = ()
-    markers: Tuple[str, ...] = ()
-    cannot_hold: Tuple[str, ...] = ()
-    conv_bias: Tuple[Tuple[str, bool], ...] = ()
-
-
-# Detection tries these in order; ``timm`` (no markers) is the fallback.
-LAYOUTS: Dict[str, Layout] = {
-    layout.name: layout
-    for layout in (
-        Layout(
-            "mmpretrain",
-            "mmpretrain / mmcls ImageClassifier (HRNet backbone + HRFuseScales neck + LinearClsHead)",
-            renames=(
-                ("neck.0.increase_layers.", "incre_modules."),
-                ("neck.0.downsample_layers.{i}.conv.", "downsamp_modules.{i}.0."),
-                ("neck.0.downsample_layers.{i}.bn.", "downsamp_modules.{i}.1."),
-                ("neck.0.final_layer.conv.", "final_layer.0."),
-                ("neck.0.final_layer.bn.", "final_layer.1."),
-                ("head.fc.", "classifier."),
-            ),
-            prefix="backbone.",
-            not_needed=(r"^data_preprocessor\.",),
-            markers=(r"^neck\.0\.(increase_layers|downsample_layers|final_layer)\.", r"^head\.fc\."),
-            cannot_hold=(r"^head\.",),
-            conv_bias=((CLS_HEAD_CONVS, False),),
-        ),
-        Layout(
-            "mm",
-            "OpenMMLab model (mmpose / mmseg / mmdet / mmengine): HRNet under 'backbone.'",
-            renames=(
-                ("neck.reduction_conv.conv.", "head.reduction_conv."),
-                ("neck.fpn_convs.{i}.conv.", "head.fpn_convs.{i}."),
-                ("neck.fpn_conv.{i}.", "head.fpn_convs.{i}."),  # mmdet 1.x
-                ("decode_head.convs.0.conv.", "head.proj.0."),
-                ("decode_head.convs.0.bn.", "head.proj.1."),
-            ),
-            prefix="backbone.",
-            not_needed=(rf"^({'|'.join(OPENMMLAB_PARTS)})\.",),
-            markers=(r"^backbone\.",),
-            conv_bias=((PROJ_CONV, False),),
-        ),
-        Layout(
-            "official-seg",
-            "HRNet-Semantic-Segmentation (HRNetV2 / HRNetV2 + OCR, saved through FullModel)",
-            renames=(
-                ("model.last_layer.0.", "head.proj.0."),
-                ("model.last_layer.1.", "head.proj.1."),
-                ("last_layer.0.", "head.proj.0."),
-                ("last_layer.1.", "head.proj.1."),
-            ),
-            prefix="model.",
-            not_needed=(
-                r"^loss\.",
-                r"^(model\.)?(last_layer\.3|conv3x3_ocr|ocr_gather_head|ocr_distri_head|cls_head|aux_head)\.",
-            ),
-            markers=(r"^model\.", r"^loss\.", r"^last_layer\.", r"^(conv3x3_ocr|ocr_distri_head|cls_head|aux_head)\."),
-            cannot_hold=(r"^head\.(reduction_conv|fpn_convs)\.",),
-            conv_bias=((PROJ_CONV, True),),
-        ),
-        Layout(
-            "official-pose",
-            "deep-high-resolution-net (HRNetV1 pose network with its keypoint conv)",
-            not_needed=(r"^final_layer\.(weight|bias)$",),
-            markers=(r"^final_layer\.weight$",),
-            cannot_hold=(r"^head\.",),
-        ),
-        Layout(
-            "timm",
-            "timm / official ImageNet classification (HRNet-Image-Classification) / this package",
-            cannot_hold=(r"^head\.",),
-            conv_bias=((CLS_HEAD_CONVS, True), (PROJ_CONV, True)),
-        ),
-    )
-}
-TARGETS: Tuple[str, ...] = ("timm", "official", "mm", "mmpretrain")  # ``convert`` destinations
-WRAPPED_TARGETS: Tuple[str, ...] = ("mm", "mmpretrain")  # written as {'state_dict': ..., 'meta': ...}
-
-
-def _template(prefix: str) -> re.Pattern:
-    return re.compile("^" + re.escape(prefix).replace(r"\{i\}", r"(?P<i>\d+)"))
-
-
-def _rename(key: str, source: str, target: str) -> Optional[str]:
-    """``key`` with prefix template ``source`` replaced by ``target``; None when it does not fit."""
-    match = _template(source).match(key)
-    if match is None:
-        return None
-    index = match.groupdict().get("i")
-    return target.replace("{i}", index or "") + key[match.end() :]
-
-
-def _matches_any(key: str, patterns: Tuple[str, ...]) -> bool:
-    return any(re.search(pattern, key) for pattern in patterns)
 
 
 # ------------------------------------------------------------------------------------------------ reading
@@ -269,7 +154,7 @@ def extract_state_dict(checkpoint: Any, source: str = "<state dict>") -> StateDi
 def detect_layout(state_dict: Mapping[str, Any]) -> str:
     """The name of the first layout in ``LAYOUTS`` one of whose markers fits a key (``'timm'`` otherwise)."""
     for layout in LAYOUTS.values():
-        if any(_matches_any(key, layout.markers) for key in state_dict):
+        if any(matches_any(key, layout.markers) for key in state_dict):
             return layout.name
     return "timm"
 
@@ -298,8 +183,8 @@ def to_native(state_dict: StateDict, layout: Layout) -> NativeKeys:
     origin: Dict[str, str] = {}
     ignored: List[str] = []
     for key, value in state_dict.items():
-        name = next((n for n in (_rename(key, f, o) for f, o in layout.renames) if n is not None), None)
-        if name is None and _matches_any(key, layout.not_needed):
+        name = next((n for n in (rename_key(key, f, o) for f, o in layout.renames) if n is not None), None)
+        if name is None and matches_any(key, layout.not_needed):
             ignored.append(key)
             continue
         if name is None:
@@ -316,10 +201,10 @@ def from_native(tensors: StateDict, layout: Layout) -> Tuple[StateDict, List[str
     out: StateDict = {}
     dropped: List[str] = []
     for key, value in tensors.items():
-        if _matches_any(key, layout.cannot_hold):
+        if matches_any(key, layout.cannot_hold):
             dropped.append(key)
             continue
-        name = next((n for n in (_rename(key, o, f) for f, o in layout.renames) if n is not None), None)
+        name = next((n for n in (rename_key(key, o, f) for f, o in layout.renames) if n is not None), None)
         out[name if name is not None else layout.prefix + key] = value
     return out, dropped
 
@@ -438,7 +323,7 @@ def load_checkpoint(
     report.renamed = {f: n for n, f in native.origin.items() if f != n}
 
     by_model = _not_needed_by(model)
-    for name in [n for n in native.tensors if _matches_any(n, by_model)]:
+    for name in [n for n in native.tensors if matches_any(n, by_model)]:
         report.ignored.append(native.origin[name])
         del native.tensors[name]
     for block, has_bias in _conv_norm_blocks(model).items():

@@ -1,8 +1,8 @@
 """Export with dynamic batch, height and width: ``torch.export`` programs and ONNX files.
 
-``export_program(model)`` traces ``model`` (an :class:`~hrnet.HRNet`, fused or not) with ``torch.export``
-and symbolic batch / height / width; ``export_onnx(model, path)`` converts that program with PyTorch's ONNX
-exporter (which needs the ``onnxscript`` package). Both then run at any size in the declared range.
+``export_program(model)`` traces ``model`` (an :class:`~hrnet.HRNet`, optimized for inference or not) with
+``torch.export`` and symbolic batch / height / width; ``export_onnx(model, path)`` converts that program with
+PyTorch's ONNX exporter (which needs the ``onnxscript`` package). Both then run at any size in the declared range.
 
 Two limits come from the tracer, not from the network:
 
@@ -14,16 +14,16 @@ Two limits come from the tracer, not from the network:
   sides ≥ ``2^(levels + 1) − 3`` (61 for five levels).
 
 Memory layout is not part of an exported graph, and channels-last tensors of one pixel or one image are
-ambiguous layouts that tracing would specialize on: a channels-last model (``hrnet.fuse``'s default) is
-exported from a contiguous copy. ``min_export_side(model)`` gives the smallest side for a model; the
-exported program rejects smaller inputs with an error, an ONNX runtime does not check, so keep to that
-range there.
+ambiguous layouts that tracing would specialize on: a channels-last model (the default of
+``hrnet.optimize_for_inference``) is exported from a contiguous copy. ``min_export_side(model)`` gives the
+smallest side for a model; the exported program rejects smaller inputs with an error, an ONNX runtime does
+not check, so keep to that range there.
 
 ``export_onnx`` traces the fusions in the order of :func:`blocked_fusion_forward`, which ONNX Runtime's CPU
-layout optimizer keeps in its blocked (NCHWc) layout (fusions batched by ``hrnet.fuse`` are traced as they
-are), and names the input axes ``batch``, ``height`` and ``width``. Pinning them when the size is known (ONNX
-Runtime: ``SessionOptions.add_free_dimension_override_by_name("height", 256)``) makes the graph static for
-that session, which lets the runtime also upsample by constant factors and update sums in place.
+layout optimizer keeps in its blocked (NCHWc) layout (fusions batched by ``hrnet.optimize_for_inference`` are
+traced as they are), and names the input axes ``batch``, ``height`` and ``width``. Pinning them when the size
+is known (ONNX Runtime: ``SessionOptions.add_free_dimension_override_by_name("height", 256)``) makes the graph
+static for that session, which lets the runtime also upsample by constant factors and update sums in place.
 """
 
 import contextlib
@@ -37,9 +37,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.export import Dim, ExportedProgram
 
-from .backbone import HRNet
 from .fusion import MultiResolutionFusion
 from .heads import V2pHead
+from .model import HRNet
 
 DEFAULT_MAX_SIDE = 8192
 MAX_BATCH = 1024
@@ -57,7 +57,7 @@ def size_oblivious_patch() -> Optional[contextlib.AbstractContextManager]:
 
 
 def is_channels_last(model: HRNet) -> bool:
-    """Whether the model's 3×3 stem weight is stored channels-last (``hrnet.fuse`` does that by default)."""
+    """Whether the model's 3×3 stem weight is stored channels-last (the default of ``optimize_for_inference``)."""
     stem = model.conv1.weight
     return stem.is_contiguous(memory_format=torch.channels_last) and not stem.is_contiguous()
 
@@ -67,9 +67,10 @@ def map_sides(model: HRNet, side: int) -> list[int]:
     sides, current = [], side
     for _ in range(2):  # stem
         current = (current + 1) // 2
-    for _ in model.branch_channels:
+    for i, stride in enumerate(model.branch_strides):
+        if i > 0 and stride > model.branch_strides[i - 1]:
+            current = (current + 1) // 2
         sides.append(current)
-        current = (current + 1) // 2
     if isinstance(model.head, V2pHead):
         sides += [sides[0] // (1 << level) for level in range(1, model.head.num_levels)]
     return sides

@@ -1,6 +1,7 @@
-"""Inference fast path: ``hrnet.fuse(model)`` rebuilds a trained HRNet as an equal network that does less work.
+"""Inference fast path: ``hrnet.optimize_for_inference(model)`` rebuilds a trained HRNet as an equal network that
+does less work (the name torch gives the same kind of rewrite: ``torch.jit.optimize_for_inference``).
 
-The fused model is an :class:`~hrnet.HRNet` with the same forward and outputs (equal to the eval-mode model up
+The optimized model is an :class:`~hrnet.HRNet` with the same forward and outputs (equal to the eval-mode model up
 to float rounding), built from a copy (or in place) by these steps, each measured in
 ``benchmarks/bench_speed.py``:
 
@@ -30,17 +31,16 @@ parameters do not require gradients.
 """
 
 import copy
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from .backbone import HRNet
 from .fusion import DownTransform, MultiResolutionFusion, UpTransform, resize
 from .heads import V2Head, V2pHead
-from .module import HighResolutionModule
+from .model import HRNet
 from .units import BasicUnit, BottleneckUnit, ResidualUnit
 
 NORM_TYPES = (_BatchNorm, nn.GroupNorm, nn.LayerNorm, nn.modules.instancenorm._InstanceNorm)
@@ -96,9 +96,9 @@ def fold_batch_norms(model: nn.Module) -> nn.Module:
     paired = {id(getattr(parent, norm_name)) for parent, _, norm_name in pairs}
     for name, module in model.named_modules():
         if isinstance(module, NORM_TYPES) and id(module) not in paired:
-            raise ValueError(f"fuse folds BatchNorm layers that follow a Conv2d; cannot fold {name!r} ({module})")
+            raise ValueError(f"BatchNorm folding needs a Conv2d before each norm; cannot fold {name!r} ({module})")
         if isinstance(module, _BatchNorm) and (module.running_mean is None or module.running_var is None):
-            raise ValueError(f"fuse needs BatchNorm layers with running statistics; {name!r} has none")
+            raise ValueError(f"BatchNorm folding needs running statistics; {name!r} has none")
     for parent, conv_name, norm_name in pairs:
         setattr(parent, conv_name, folded_conv(getattr(parent, conv_name), getattr(parent, norm_name)))
         setattr(parent, norm_name, nn.Identity())
@@ -271,10 +271,10 @@ class BranchProjection(nn.ModuleList):
 class CommutedV2Head(nn.Module):
     """HRNetV2 with its 1×1 conv + BN (folded) applied per branch before the bilinear resize."""
 
-    def __init__(self, head: V2Head, widths: Sequence[int]) -> None:
+    def __init__(self, head: V2Head) -> None:
         super().__init__()
         self.out_channels = head.out_channels
-        self.project = BranchProjection(head.proj[0], widths, head.align_corners)
+        self.project = BranchProjection(head.proj[0], head.in_channels, head.align_corners)
 
     def forward(self, xs: List[torch.Tensor]) -> List[torch.Tensor]:
         return [F.relu_(self.project(xs))]
@@ -283,12 +283,13 @@ class CommutedV2Head(nn.Module):
 class CommutedV2pHead(V2pHead):
     """HRNetV2p with its 1×1 reduction applied per branch before the bilinear resize; same pyramid."""
 
-    def __init__(self, head: V2pHead, widths: Sequence[int]) -> None:
+    def __init__(self, head: V2pHead) -> None:
         nn.Module.__init__(self)
+        self.in_channels = head.in_channels
         self.out_channels = head.out_channels
         self.num_levels = head.num_levels
         self.align_corners = head.align_corners
-        self.project = BranchProjection(head.reduction_conv, widths, head.align_corners)
+        self.project = BranchProjection(head.reduction_conv, head.in_channels, head.align_corners)
         self.fpn_convs = head.fpn_convs
 
     def forward(self, xs: List[torch.Tensor]) -> List[torch.Tensor]:
@@ -399,7 +400,7 @@ ONEDNN_POINTWISE = onednn_pointwise_available()
 class PackedUnit(nn.Module):
     """A folded residual unit on :class:`PackedConv2d`: each inner conv with its ReLU, the last one with the
     shortcut addition and the unit's ReLU, as one oneDNN call each. Keys stay the unit's (``conv1`` …,
-    ``downsample.0``), so a packed model loads the unpacked fused model's state dict."""
+    ``downsample.0``), so a packed model loads the unpacked optimized model's state dict."""
 
     def __init__(self, unit: ResidualUnit) -> None:
         super().__init__()
@@ -424,10 +425,7 @@ class PackedUnit(nn.Module):
 def pack_convolutions(model: nn.Module) -> None:
     """In place, on a folded model: residual units become :class:`PackedUnit`; every ``conv → Identity → ReLU``
     sequence a ReLU-applying :class:`PackedConv2d`; every other ``nn.Conv2d`` a plain one."""
-    for parent in list(model.modules()):
-        for name, child in list(parent.named_children()):
-            if type(child) in (BasicUnit, BottleneckUnit):
-                setattr(parent, name, PackedUnit(child))
+    replace_modules(model, PACK_REWRITES)
     for parent in list(model.modules()):
         if isinstance(parent, nn.Sequential) and len(parent) == 3:
             conv, norm, relu = list(parent)
@@ -440,8 +438,31 @@ def pack_convolutions(model: nn.Module) -> None:
                 setattr(parent, name, PackedConv2d(child, relu=stem))
 
 
+# ------------------------------------------------------------------------------------------------ rewrites
+Rewrite = Callable[[nn.Module], Optional[nn.Module]]  # a folded core module → its replacement (None: keep it)
+
+# One table from core module type to its rewrite: only these exact types are rewritten (a subclass may have
+# changed what its forward computes), so rewriting a rewritten model changes nothing.
+BATCH_REWRITES: Dict[type, Rewrite] = {
+    MultiResolutionFusion: lambda fusion: BatchedFusion(fusion) if BatchedFusion.supports(fusion) else None,
+    V2Head: CommutedV2Head,
+    V2pHead: CommutedV2pHead,
+}
+PACK_REWRITES: Dict[type, Rewrite] = {BasicUnit: PackedUnit, BottleneckUnit: PackedUnit}
+
+
+def replace_modules(model: nn.Module, rewrites: Dict[type, Rewrite]) -> None:
+    """In place: every submodule whose exact type has a rewrite is replaced by what the rewrite returns."""
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            rewrite = rewrites.get(type(child))
+            replacement = rewrite(child) if rewrite is not None else None
+            if replacement is not None:
+                setattr(parent, name, replacement)
+
+
 # ------------------------------------------------------------------------------------------------ entry point
-def fuse(
+def optimize_for_inference(
     model: HRNet,
     *,
     batch: bool = True,
@@ -460,27 +481,18 @@ def fuse(
     itself instead of a copy.
     """
     if not isinstance(model, HRNet):
-        raise ValueError(f"fuse expects an hrnet.HRNet, got {type(model).__name__}")
-    if type(model).forward is not HRNet.forward:
-        raise ValueError(f"fuse expects the forward of hrnet.HRNet; {type(model).__name__} overrides it")
+        raise ValueError(f"optimize_for_inference expects an hrnet.HRNet, got {type(model).__name__}")
     if pack is None:
         pack = channels_last
     if pack and not channels_last:
-        raise ValueError("fuse(pack=True) needs channels_last=True: packed oneDNN convolutions run channels-last")
-    fused = model if inplace else copy.deepcopy(model)
-    fold_batch_norms(fused)
-    fused.eval().requires_grad_(False)
-    if batch:  # each rewrite applies to the core's modules only, so fusing a fused model changes nothing
-        for module in fused.modules():
-            fusion = module.fuse_layers if isinstance(module, HighResolutionModule) else None
-            if isinstance(fusion, MultiResolutionFusion) and BatchedFusion.supports(fusion):
-                module.fuse_layers = BatchedFusion(fusion)  # type: ignore[assignment]
-        if type(fused.head) is V2pHead:
-            fused.head = CommutedV2pHead(fused.head, fused.branch_channels)
-        elif type(fused.head) is V2Head:
-            fused.head = CommutedV2Head(fused.head, fused.branch_channels)
+        raise ValueError("pack=True needs channels_last=True: packed oneDNN convolutions run channels-last")
+    optimized = model if inplace else copy.deepcopy(model)
+    fold_batch_norms(optimized)
+    optimized.eval().requires_grad_(False)
+    if batch:
+        replace_modules(optimized, BATCH_REWRITES)
     if channels_last:
-        fused.to(memory_format=torch.channels_last)
+        optimized.to(memory_format=torch.channels_last)
     if pack:
-        pack_convolutions(fused)
-    return fused
+        pack_convolutions(optimized)
+    return optimized

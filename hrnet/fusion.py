@@ -11,14 +11,14 @@ Every resize goes to the exact size of the target branch (never a fixed scale fa
 size works. ``op='mul'`` is the ablation that multiplies the transformed inputs instead of summing them.
 """
 
-from typing import List
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .registry import MODELS
-from .units import NormLayer, batch_norm, conv_norm
+from .units import NormLayer, batch_norm, conv_norm, step_geometry
 
 UPSAMPLE_MODES: tuple[str, ...] = ("nearest", "bilinear")
 DOWNSAMPLE_MODES: tuple[str, ...] = ("conv", "bilinear")
@@ -84,6 +84,8 @@ class DownTransform(nn.Sequential):
 
     Keys are ``k.0`` (conv) and ``k.1`` (BN) for step ``k``, the layout of the official code. With
     ``mode='bilinear'`` (the §7 ablation) the input is resized and projected by one 1×1 conv + BN instead.
+    ``dilations`` (per branch, from the source on) turn the steps into a lower branch that keeps the
+    resolution into stride-1 dilated convs (output stride 8 / 16).
     """
 
     def __init__(
@@ -94,12 +96,16 @@ class DownTransform(nn.Sequential):
         norm_layer: NormLayer,
         mode: str = "conv",
         align_corners: bool = False,
+        dilations: Optional[Sequence[int]] = None,
     ) -> None:
+        dilations = list(dilations or [1] * (steps + 1))
         if mode == "conv":
-            chain = [
-                conv_norm(in_channels, out_channels if last else in_channels, 3, norm_layer, 2, not last)
-                for last in (k == steps - 1 for k in range(steps))
-            ]
+            chain = []
+            for k in range(steps):
+                last = k == steps - 1
+                stride, dilation = step_geometry(dilations, k)
+                width = out_channels if last else in_channels
+                chain.append(conv_norm(in_channels, width, 3, norm_layer, stride, not last, dilation))
         else:
             chain = [conv_norm(in_channels, out_channels, 1, norm_layer, relu=False)]
         super().__init__(*chain)
@@ -132,12 +138,15 @@ class MultiResolutionFusion(nn.ModuleList):
         op: str = "sum",
         align_corners: bool = False,
         upsample_by_factor: bool = False,
+        dilations: Optional[Sequence[int]] = None,
     ) -> None:
         check_choice("upsample", upsample, UPSAMPLE_MODES)
         check_choice("downsample", downsample, DOWNSAMPLE_MODES)
         check_choice("op", op, FUSION_OPS)
         norm_layer = norm_layer or batch_norm
         num_outputs = len(channels) if num_outputs is None else num_outputs
+        dilations = list(dilations or [1] * len(channels))
+        strides = [2**i // d for i, d in enumerate(dilations)]  # relative to branch 0
         rows = []
         for r in range(num_outputs):
             row: list[nn.Module] = []
@@ -152,12 +161,16 @@ class MultiResolutionFusion(nn.ModuleList):
                             norm_layer,
                             upsample,
                             align_corners,
-                            2 ** (x - r),
+                            strides[x] // strides[r],
                             upsample_by_factor,
                         )
                     )
                 else:
-                    row.append(DownTransform(in_channels, channels[r], r - x, norm_layer, downsample, align_corners))
+                    row.append(
+                        DownTransform(
+                            in_channels, channels[r], r - x, norm_layer, downsample, align_corners, dilations[x : r + 1]
+                        )
+                    )
             rows.append(nn.ModuleList(row))
         super().__init__(rows)
         self.multiply = op == "mul"

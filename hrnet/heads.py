@@ -1,11 +1,12 @@
 """Representation heads of §3.3 and §7: V1h, V2, V2p, and the ImageNet classification head.
 
-V1 needs no module of its own (the high-resolution output of a network whose last fusion feeds only
-that branch). Every head here resizes to the exact size of the high-resolution map, so any input size
-works.
+The head protocol: a module whose ``forward`` takes the trunk's branch maps (highest resolution first) and
+returns a list of maps, with ``out_channels`` giving the channels of each. V1 and "no head" are
+:class:`BranchMaps` (the trunk of a V1 network already ends in the high-resolution map alone). Every head
+here resizes to the exact size of the high-resolution map, so any input size works.
 """
 
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -13,12 +14,12 @@ from torch import nn
 
 from .fusion import resize
 from .registry import MODELS
-from .units import NormLayer, batch_norm, make_units
+from .units import NormLayer, batch_norm, conv_norm, make_units, step_geometry
 
 HEADS: tuple = (None, "v1", "v1h", "v2", "v2p", "cls")
 CLASSIFICATION_WIDTHS: tuple[int, ...] = (32, 64, 128, 256)  # bottleneck widths → 128 … 1024 channels
 CLASSIFICATION_FEATURES = 2048
-POOL_TYPES: tuple[str, ...] = ("avg", "max")
+POOL_TYPES: tuple[str, ...] = ("avg", "max")  # the core's; the timm adapter takes every pool type of timm
 
 
 def concat_upsampled(xs: List[torch.Tensor], align_corners: bool = False) -> torch.Tensor:
@@ -35,14 +36,26 @@ def conv1x1_norm_relu(in_channels: int, out_channels: int, norm_layer: NormLayer
     return nn.Sequential(nn.Conv2d(in_channels, out_channels, 1), norm_layer(out_channels), nn.ReLU(inplace=True))
 
 
+class BranchMaps(nn.Module):
+    """No head (``None``) and HRNetV1 (``'v1'``): the trunk's branch maps as they are."""
+
+    def __init__(self, in_channels: Sequence[int]) -> None:
+        super().__init__()
+        self.out_channels = list(in_channels)
+
+    def forward(self, xs: List[torch.Tensor]) -> List[torch.Tensor]:
+        return xs
+
+
 @MODELS.register
 class V1hHead(nn.Module):
     """HRNetV1h (§7): the high-resolution map lifted by a 1×1 conv to the width of HRNetV2 (15C)."""
 
     def __init__(self, in_channels: int, out_channels: int | None = None, norm_layer: NormLayer = batch_norm):
         super().__init__()
-        self.out_channels = out_channels or 15 * in_channels
-        self.proj = conv1x1_norm_relu(in_channels, self.out_channels, norm_layer)
+        width = out_channels or 15 * in_channels
+        self.out_channels = [width]
+        self.proj = conv1x1_norm_relu(in_channels, width, norm_layer)
 
     def forward(self, xs: List[torch.Tensor]) -> List[torch.Tensor]:
         return [self.proj(xs[0])]
@@ -60,9 +73,11 @@ class V2Head(nn.Module):
         align_corners: bool = False,
     ) -> None:
         super().__init__()
+        self.in_channels = list(in_channels)
         total = sum(in_channels)
-        self.out_channels = out_channels or total
-        self.proj = conv1x1_norm_relu(total, self.out_channels, norm_layer)
+        width = out_channels or total
+        self.out_channels = [width]
+        self.proj = conv1x1_norm_relu(total, width, norm_layer)
         self.align_corners = align_corners
 
     def forward(self, xs: List[torch.Tensor]) -> List[torch.Tensor]:
@@ -88,7 +103,8 @@ class V2pHead(nn.Module):
         super().__init__()
         if num_levels < 1:
             raise ValueError(f"num_levels must be >= 1, got {num_levels}")
-        self.out_channels = out_channels
+        self.in_channels = list(in_channels)
+        self.out_channels = [out_channels] * num_levels
         self.num_levels = num_levels
         self.align_corners = align_corners
         self.reduction_conv = nn.Conv2d(sum(in_channels), out_channels, 1)
@@ -98,7 +114,7 @@ class V2pHead(nn.Module):
         return self.pyramid(self.reduction_conv(concat_upsampled(xs, self.align_corners)))
 
     def pyramid(self, x: torch.Tensor) -> List[torch.Tensor]:
-        """The levels from the reduced map (a method of its own so the fused head of ``hrnet.fast`` reuses it)."""
+        """The levels from the reduced map (a method of its own so the commuted head of ``hrnet.fast`` reuses it)."""
         outputs: List[torch.Tensor] = []
         for level, conv in enumerate(self.fpn_convs):
             if level == 0:
@@ -110,27 +126,48 @@ class V2pHead(nn.Module):
         return outputs
 
 
+def make_dense_head(
+    head: Optional[str],
+    in_channels: Sequence[int],
+    norm_layer: NormLayer = batch_norm,
+    head_channels: Optional[int] = None,
+    pyramid_levels: int = 5,
+    align_corners: bool = False,
+) -> nn.Module:
+    """The head module for ``head`` in ``None``, ``'v1'``, ``'v1h'``, ``'v2'``, ``'v2p'``."""
+    if head == "v1h":
+        return V1hHead(in_channels[0], head_channels, norm_layer)
+    if head == "v2":
+        return V2Head(in_channels, head_channels, norm_layer, align_corners)
+    if head == "v2p":
+        return V2pHead(in_channels, head_channels or 256, pyramid_levels, align_corners)
+    if head in (None, "v1"):
+        return BranchMaps(in_channels)
+    raise ValueError(f"head must be one of {[h for h in HEADS if h != 'cls']}, got {head!r}")
+
+
 def make_classification_head(
-    in_channels: Sequence[int], norm_layer: NormLayer = batch_norm, conv_bias: bool = True, incre_only: bool = False
-) -> tuple[nn.ModuleList, nn.ModuleList | None, nn.Sequential | None]:
+    in_channels: Sequence[int],
+    norm_layer: NormLayer = batch_norm,
+    conv_bias: bool = True,
+    dilations: Optional[Sequence[int]] = None,
+) -> tuple[nn.ModuleList, nn.ModuleList, nn.Sequential]:
     """The ImageNet head: ``incre_modules`` (one bottleneck per branch to 128 … 1024 channels),
     ``downsamp_modules`` (stride-2 3×3 conv merging high → low) and ``final_layer`` (1×1 conv to 2048).
+    ``dilations`` are the branches' (output stride 8 / 16).
     """
+    dilations = list(dilations or [1] * len(in_channels))
     incre = nn.ModuleList(
-        make_units("bottleneck", c, width, 1, norm_layer) for c, width in zip(in_channels, CLASSIFICATION_WIDTHS)
+        make_units("bottleneck", c, width, 1, norm_layer, d)
+        for c, width, d in zip(in_channels, CLASSIFICATION_WIDTHS, dilations)
     )
-    if incre_only:
-        return incre, None, None
     widths = [w * 4 for w in CLASSIFICATION_WIDTHS[: len(in_channels)]]
-    downsamp = nn.ModuleList(
-        nn.Sequential(nn.Conv2d(c_in, c_out, 3, 2, 1, bias=conv_bias), norm_layer(c_out), nn.ReLU(inplace=True))
-        for c_in, c_out in zip(widths[:-1], widths[1:])
-    )
-    final = nn.Sequential(
-        nn.Conv2d(widths[-1], CLASSIFICATION_FEATURES, 1, bias=conv_bias),
-        norm_layer(CLASSIFICATION_FEATURES),
-        nn.ReLU(inplace=True),
-    )
+    downsamp = nn.ModuleList()
+    for level, (c_in, c_out) in enumerate(zip(widths[:-1], widths[1:])):
+        stride, dilation = step_geometry(dilations, level)
+        # the official ImageNet head's convs have a bias (PaddleClas' SSLD ones do not)
+        downsamp.append(conv_norm(c_in, c_out, 3, norm_layer, stride, dilation=dilation, bias=conv_bias))
+    final = conv_norm(widths[-1], CLASSIFICATION_FEATURES, 1, norm_layer, bias=conv_bias)
     return incre, downsamp, final
 
 

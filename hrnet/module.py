@@ -1,6 +1,6 @@
 """``HighResolutionModule`` (parallel branches + fusion), stage transitions and stages."""
 
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 from torch import nn
@@ -8,7 +8,7 @@ from torch.utils.checkpoint import checkpoint
 
 from .fusion import MultiResolutionFusion
 from .registry import MODELS
-from .units import UNITS, NormLayer, batch_norm, conv_norm, make_units
+from .units import UNITS, NormLayer, batch_norm, conv_norm, make_units, step_geometry
 
 
 def run_units(units: nn.Sequential, x: torch.Tensor, checkpointed: bool) -> torch.Tensor:
@@ -41,16 +41,19 @@ class HighResolutionModule(nn.Module):
         op: str = "sum",
         align_corners: bool = False,
         upsample_by_factor: bool = False,
+        dilations: Optional[Sequence[int]] = None,
     ) -> None:
         super().__init__()
-        if not len(in_channels) == len(num_blocks) == len(num_channels):
+        dilations = list(dilations or [1] * len(num_channels))
+        if not len(in_channels) == len(num_blocks) == len(num_channels) == len(dilations):
             raise ValueError(
                 f"in_channels {list(in_channels)}, num_blocks {list(num_blocks)} and num_channels "
-                f"{list(num_channels)} must have one entry per branch"
+                f"{list(num_channels)} (and dilations {dilations}) must have one entry per branch"
             )
         expansion = UNITS[block].expansion
         self.branches = nn.ModuleList(
-            make_units(block, c_in, c, n, norm_layer) for c_in, n, c in zip(in_channels, num_blocks, num_channels)
+            make_units(block, c_in, c, n, norm_layer, d)
+            for c_in, n, c, d in zip(in_channels, num_blocks, num_channels, dilations)
         )
         self.out_channels = [c * expansion for c in num_channels]
         num_branches = len(num_channels)
@@ -66,6 +69,7 @@ class HighResolutionModule(nn.Module):
                 op,
                 align_corners,
                 upsample_by_factor,
+                dilations,
             )
         self.grad_checkpointing = False
 
@@ -93,22 +97,32 @@ class Transition(nn.ModuleList):
 
     A new branch ``i`` comes from the lowest existing branch through ``i + 1 - len(in_channels)``
     stride-2 3×3 conv + BN + ReLU steps (one in the standard network; more in the ablation that starts
-    all four streams at once). Keys follow the official ``transition{n}.{i}.{k}`` layout.
+    all four streams at once). Keys follow the official ``transition{n}.{i}.{k}`` layout. ``dilations``
+    (per output branch) make the steps into a branch that keeps the resolution stride-1 and dilated.
     """
 
-    def __init__(self, in_channels: Sequence[int], out_channels: Sequence[int], norm_layer: NormLayer) -> None:
+    def __init__(
+        self,
+        in_channels: Sequence[int],
+        out_channels: Sequence[int],
+        norm_layer: NormLayer,
+        dilations: Optional[Sequence[int]] = None,
+    ) -> None:
         layers: list[nn.Module] = []
         num_in = len(in_channels)
+        dilations = list(dilations or [1] * len(out_channels))
         for i, c_out in enumerate(out_channels):
             if i < num_in:
-                same = in_channels[i] == c_out
-                layers.append(nn.Identity() if same else conv_norm(in_channels[i], c_out, 3, norm_layer))
+                if in_channels[i] == c_out:
+                    layers.append(nn.Identity())
+                else:
+                    layers.append(conv_norm(in_channels[i], c_out, 3, norm_layer, dilation=dilations[i]))
             else:
-                steps = i + 1 - num_in
-                chain = [
-                    conv_norm(in_channels[-1], c_out if k == steps - 1 else in_channels[-1], 3, norm_layer, 2)
-                    for k in range(steps)
-                ]
+                chain = []
+                for level in range(num_in - 1, i):
+                    stride, dilation = step_geometry(dilations, level)
+                    width = c_out if level == i - 1 else in_channels[-1]
+                    chain.append(conv_norm(in_channels[-1], width, 3, norm_layer, stride, dilation=dilation))
                 layers.append(nn.Sequential(*chain))
         super().__init__(layers)
         self.num_inputs = num_in

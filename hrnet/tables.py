@@ -15,8 +15,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .backbone import HRNet
 from .complexity import complexity
+from .model import HRNet
 
 COCO_KEYPOINTS = 17
 CITYSCAPES_CLASSES = 19

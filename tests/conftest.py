@@ -2,11 +2,52 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+from importlib.util import find_spec
+from types import ModuleType
+
 import pytest
 import torch
 from torch import nn
 
 torch.set_num_threads(1)  # robust to a busy machine; the suite is many small models
+
+
+# The core install (pip install -e '.[dev-core]': torch, pytest, ruff) runs every test that needs nothing more; a test
+# that needs an optional package skips without it, and the reason says how to install it. A module all of whose
+# tests need a package starts with `pytest.importorskip(name, reason=NEEDS_...)`; a module with only some such tests
+# marks them with `needs_timm` / `needs_onnx`, or takes the package from `import_or_skip_on_use`.
+NEEDS_TIMM = "needs timm: pip install -e '.[timm]'"
+NEEDS_ONNX = "needs onnx, onnxscript and onnxruntime: pip install -e '.[export]' onnxruntime"
+NEEDS_OPENMMLAB = "needs the OpenMMLab stack (mmengine, mmcv, mmpose, mmseg, mmdet): make env (tools/setup_env.sh)"
+
+
+def installed(*names: str) -> bool:
+    """Whether every top-level package of ``names`` is installed (found, not imported)."""
+    return all(find_spec(name) is not None for name in names)
+
+
+HAS_TIMM = installed("timm")
+HAS_ONNX = installed("onnx", "onnxscript", "onnxruntime")
+needs_timm = pytest.mark.skipif(not HAS_TIMM, reason=NEEDS_TIMM)
+needs_onnx = pytest.mark.skipif(not HAS_ONNX, reason=NEEDS_ONNX)
+
+
+class SkipOnUse:
+    """Stands in for a package that is not installed: the test (or fixture) that touches it skips with ``reason``."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):  # introspection (pytest's collection, copy, pickle) sees a plain object
+            raise AttributeError(name)
+        pytest.skip(self.reason)
+
+
+def import_or_skip_on_use(name: str, reason: str) -> ModuleType | SkipOnUse:
+    """``import name`` where its package is installed (import errors stay errors), else a :class:`SkipOnUse`."""
+    return import_module(name) if installed(name.partition(".")[0]) else SkipOnUse(reason)
 
 
 # What each frozen_stages value freezes, written down from the README: the stem, then each stage together with

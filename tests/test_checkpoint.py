@@ -11,15 +11,17 @@ from __future__ import annotations
 import argparse
 import re
 
-import numpy as np
 import pytest
-import timm.models.hrnet as timm_hrnet
 import torch
-from conftest import max_rel_diff, randomize_norm_stats
+from conftest import NEEDS_TIMM, import_or_skip_on_use, max_rel_diff, randomize_norm_stats
 
 import hrnet
 from hrnet.checkpoint import CheckpointError, convert
 from hrnet.cli import main as cli_main
+
+# Without timm every test built on its network (the timm_model fixture) skips; the others run. numpy comes with timm.
+np = import_or_skip_on_use("numpy", NEEDS_TIMM)
+timm_hrnet = import_or_skip_on_use("timm.models.hrnet", NEEDS_TIMM)
 
 ARCH = "w18_small"
 BRANCHES = (16, 32, 64, 128)  # C, 2C, 4C, 8C of W18-small (official w18_small_v1 config)

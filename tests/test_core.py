@@ -488,3 +488,68 @@ def test_upsampling_by_factor_first_only_differs_off_multiples_of_32() -> None:
         outputs = stepwise(odd)
         assert [tuple(t.shape[1:]) for t in outputs] == expected_shapes(None, "w18_small", 97, 131)
         assert max(max_rel_diff(a, b) for a, b in zip(outputs, direct(odd))) > 1e-4
+
+
+# --------------------------------------------------------------------------------------------- output stride
+def seeded(arch: str, seed: int = 0, **kwargs) -> hrnet.HRNet:
+    torch.manual_seed(seed)
+    return randomize_norm_stats(hrnet.HRNet(arch, **kwargs), seed).eval()
+
+
+@pytest.mark.parametrize("output_stride", [16, 8])
+@pytest.mark.parametrize("head", [None, "v1", "v2", "v2p", "cls"])
+def test_output_stride_keeps_every_weight(head: str | None, output_stride: int) -> None:
+    """The stride-32 network's state dict loads strictly: only strides and dilations change."""
+    plain, dilated = seeded("w18_small", head=head), hrnet.HRNet("w18_small", head=head, output_stride=output_stride)
+    dilated.load_state_dict(plain.state_dict(), strict=True)
+    assert {k: v.shape for k, v in dilated.state_dict().items()} == {k: v.shape for k, v in plain.state_dict().items()}
+
+
+@pytest.mark.parametrize("output_stride, strides", [(32, [4, 8, 16, 32]), (16, [4, 8, 16, 16]), (8, [4, 8, 8, 8])])
+@pytest.mark.parametrize("size", [(96, 128), (97, 131)])
+def test_output_stride_map_sizes(output_stride: int, strides: list[int], size: tuple[int, int]) -> None:
+    """Each branch map is the input divided by its stride (rounded up, as stride-2 3×3 convs with padding 1)."""
+    model = hrnet.HRNet("w18_small", output_stride=output_stride).eval()
+    assert model.branch_strides == strides
+    with torch.no_grad():
+        maps = model(torch.randn(1, 3, *size))
+    assert [tuple(m.shape[-2:]) for m in maps] == [tuple(math.ceil(s / stride) for s in size) for stride in strides]
+
+
+def test_output_stride_16_is_the_a_trous_form_of_the_lowest_branch() -> None:
+    """The stride-1 dilated lowest branch computes the stride-32 branch densely: sampled at every other position
+    it equals it (the à trous identity). Checked on stage 4's new branch (transition + residual units) and on a
+    fusion's three-step down chain, with the same weights in both networks."""
+    plain = seeded("w18_small")
+    dilated = hrnet.HRNet("w18_small", output_stride=16).eval()
+    dilated.load_state_dict(plain.state_dict())
+    x3 = torch.randn(1, plain.branch_channels[2], 12, 16)  # a 1/16 map
+    with torch.no_grad():
+        coarse = plain.stage4[0].branches[3](plain.transition3[3](x3))
+        dense = dilated.stage4[0].branches[3](dilated.transition3[3](x3))
+        assert dense.shape[-2:] == (12, 16) and coarse.shape[-2:] == (6, 8)
+        assert max_rel_diff(dense[..., ::2, ::2], coarse) <= 1e-5
+        x0 = torch.randn(1, plain.branch_channels[0], 48, 64)  # a 1/4 map, through 3 steps to the lowest branch
+        size = [6, 8]
+        coarse = plain.stage4[0].fuse_layers[3][0](x0, size)
+        dense = dilated.stage4[0].fuse_layers[3][0](x0, [12, 16])
+        assert max_rel_diff(dense[..., ::2, ::2], coarse) <= 1e-5
+    dilations = [(m.stride, m.dilation) for m in dilated.stage4[0].branches[3].modules() if isinstance(m, nn.Conv2d)]
+    assert set(dilations) == {((1, 1), (2, 2))}  # every 3×3 conv of the lowest branch dilated by 2
+
+
+@pytest.mark.parametrize("output_stride", [16, 8])
+@pytest.mark.parametrize("head", [None, "v1h", "v2", "v2p", "cls"])
+def test_output_stride_every_head_at_odd_sizes(head: str | None, output_stride: int) -> None:
+    model = hrnet.HRNet("w18_small", head=head, output_stride=output_stride).eval()
+    with torch.no_grad():
+        outputs = model(torch.randn(2, 3, 97, 75))
+    outputs = outputs if isinstance(outputs, list) else [outputs]
+    assert all(torch.isfinite(o).all() for o in outputs)
+    if head in ("v1h", "v2", "v2p"):
+        assert outputs[0].shape[-2:] == (25, 19)  # the high-resolution map (1/4) is where it was
+
+
+def test_output_stride_is_checked() -> None:
+    with pytest.raises(ValueError, match="output_stride must be 8, 16 or 32"):
+        hrnet.HRNet("w18_small", output_stride=4)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import numpy as np
-import onnx
-import onnxruntime
 import pytest
 import torch
-from conftest import as_list, max_rel_diff, randomize_norm_stats
+from conftest import HAS_ONNX, as_list, max_rel_diff, needs_onnx, randomize_norm_stats
 
 import hrnet
 from hrnet.fusion import MultiResolutionFusion
+
+if HAS_ONNX:  # else the ONNX tests (marked needs_onnx) skip; torch.export and TorchScript tests run on the core
+    import numpy as np
+    import onnx
+    import onnxruntime
 
 HEADS = [None, "v1", "v1h", "v2", "v2p", "cls"]
 # Sizes other than the traced one (batch 2, side 64, or 122 for V2p), odd ones included. 61 is the smallest side
@@ -65,6 +67,7 @@ def onnx_round_trip(path, x: torch.Tensor) -> list[np.ndarray]:
     return session.run(None, {"x": x.numpy()})
 
 
+@needs_onnx
 @pytest.mark.parametrize("head", HEADS)
 def test_onnx_runs_at_other_sizes(exported, head: str | None, tmp_path) -> None:
     """The program export_onnx makes from a model: fusions traced blocked (see the next tests)."""
@@ -101,6 +104,7 @@ def upsampled_sums(graph: onnx.GraphProto) -> tuple[list[str], list[str]]:
     return ends, mixed
 
 
+@needs_onnx
 def test_onnx_sums_upsampled_terms_through_one_identity_conv(exported, tmp_path) -> None:
     """ONNX Runtime's CPU layout optimizer leaves a resize to run-time sizes in the plain layout; a blocked
     export sums the upsampled terms of each fusion output on their own and passes them through one identity
@@ -125,6 +129,7 @@ def test_onnx_sums_upsampled_terms_through_one_identity_conv(exported, tmp_path)
     assert upsampled_sums(graphs["plain"])[1], "the eager order mixes them"
 
 
+@needs_onnx
 @pytest.mark.parametrize("options", [{"head": "cls"}, {"head": "v2", "upsample": "bilinear"}])
 def test_blocked_onnx_export_equals_eager(options: dict, tmp_path) -> None:
     """export_onnx straight from a model, bilinear fusions included, at odd sizes."""
@@ -138,11 +143,12 @@ def test_blocked_onnx_export_equals_eager(options: dict, tmp_path) -> None:
             assert out.shape == tuple(ref.shape) and max_rel_diff(torch.from_numpy(out), ref) <= TOLERANCE
 
 
+@needs_onnx
 def test_fused_model_exports_to_onnx(tmp_path) -> None:
     """The fused (channels-last) network exports too, through a contiguous copy."""
     torch.manual_seed(0)
     model = randomize_norm_stats(hrnet.HRNet("w18_small", head="v2")).eval()
-    fused = hrnet.fuse(model)
+    fused = hrnet.optimize_for_inference(model)
     path = tmp_path / "fused.onnx"
     hrnet.export_onnx(fused, path)
     assert fused.conv1.weight.is_contiguous(memory_format=torch.channels_last), "the fused model stays as it was"
@@ -154,7 +160,7 @@ def test_fused_model_exports_to_onnx(tmp_path) -> None:
 @pytest.mark.parametrize("head", HEADS)
 def test_fused_model_scripts(exported, head: str | None) -> None:
     model, _ = exported(head)
-    scripted = torch.jit.script(hrnet.fuse(model))
+    scripted = torch.jit.script(hrnet.optimize_for_inference(model))
     x = torch.randn(2, 3, 97, 131)
     with torch.no_grad():
         ours = as_list(scripted(x))

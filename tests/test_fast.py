@@ -1,10 +1,11 @@
-"""The inference fast path, ``hrnet.fuse``: the same outputs as the plain network and as timm, with less work."""
+"""The inference fast path, ``hrnet.optimize_for_inference``: the same outputs as the plain network and as timm,
+with less work."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from conftest import as_list, max_rel_diff, randomize_norm_stats
+from conftest import as_list, max_rel_diff, needs_timm, randomize_norm_stats
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
@@ -41,7 +42,7 @@ def plain_models() -> dict:
 @pytest.mark.parametrize("head", HEADS)
 def test_fused_equals_plain_model_at_any_size(plain_models: dict, head: str | None, upsample: str) -> None:
     model = plain_models[(head, upsample)]
-    fused = hrnet.fuse(model)
+    fused = hrnet.optimize_for_inference(model)
     for h, w in SIZES:
         assert_same_outputs(fused, model, torch.randn(2, 3, h, w))
 
@@ -58,7 +59,7 @@ def test_fused_equals_plain_model_at_any_size(plain_models: dict, head: str | No
 @pytest.mark.parametrize("head", ["v2p", "cls"])
 def test_each_step_alone_keeps_outputs(plain_models: dict, head: str, options: dict) -> None:
     model = plain_models[(head, "bilinear")]
-    assert_same_outputs(hrnet.fuse(model, **options), model, torch.randn(1, 3, 97, 131))
+    assert_same_outputs(hrnet.optimize_for_inference(model, **options), model, torch.randn(1, 3, 97, 131))
 
 
 def timm_twin(model: hrnet.HRNet, features: bool) -> nn.Module:
@@ -74,11 +75,12 @@ def timm_twin(model: hrnet.HRNet, features: bool) -> nn.Module:
     return twin.eval()
 
 
+@needs_timm
 @pytest.mark.parametrize("head", [None, "cls"])
 def test_fused_equals_timm(plain_models: dict, head: str | None) -> None:
     """At sizes timm supports (multiples of 32), the fused network computes timm's outputs."""
     model = plain_models[(head, "nearest")]
-    fused, twin = hrnet.fuse(model), timm_twin(model, features=head is None)
+    fused, twin = hrnet.optimize_for_inference(model), timm_twin(model, features=head is None)
     for h, w in [(224, 224), (256, 192)]:
         assert_same_outputs(fused, twin, torch.randn(2, 3, h, w))
 
@@ -90,7 +92,7 @@ def test_fused_equals_timm(plain_models: dict, head: str | None) -> None:
 def test_fused_ablations_keep_outputs(variant: dict) -> None:
     torch.manual_seed(0)
     model = randomize_norm_stats(hrnet.HRNet("w18_small", head="v1", **variant)).eval()
-    assert_same_outputs(hrnet.fuse(model), model, torch.randn(1, 3, 97, 131))
+    assert_same_outputs(hrnet.optimize_for_inference(model), model, torch.randn(1, 3, 97, 131))
 
 
 # --------------------------------------------------------------------------------------------- less work
@@ -116,7 +118,7 @@ def test_fused_network_has_no_norm_and_fewer_convolutions(head: str | None) -> N
     Batched per source branch, it runs n − 1 up convs, n − 1 first down steps and the Σ_{x<r} (r − x − 1) later
     steps: (n − 1)(n − 2) fewer. The last V1 module fuses into one output, where batching saves nothing."""
     model = hrnet.HRNet("w32", head=head).eval()
-    fused = hrnet.fuse(model)
+    fused = hrnet.optimize_for_inference(model)
     assert not any(isinstance(m, _BatchNorm) for m in fused.modules())
     assert any(isinstance(m, _BatchNorm) for m in model.modules()), "the original model must stay untouched"
     spec = hrnet.ARCHS["w32"]
@@ -137,12 +139,13 @@ def test_v2_heads_project_before_resizing() -> None:
     for head, out_channels in (("v2", 15 * c), ("v2p", 256)):
         model = hrnet.HRNet("w18_small", head=head).eval()
         _, plain = hrnet.complexity(model, (h, w))
-        _, fused = hrnet.complexity(hrnet.fuse(model), (h, w))
+        _, fused = hrnet.complexity(hrnet.optimize_for_inference(model), (h, w))
         concat = 15 * c * out_channels * areas[0]
         per_branch = sum(c * 2**i * out_channels * area for i, area in enumerate(areas))
         assert (plain - fused) * GIGA == pytest.approx(concat - per_branch, rel=1e-9)
     trunk = hrnet.HRNet("w18_small").eval()
-    assert hrnet.complexity(hrnet.fuse(trunk), (h, w))[1] == pytest.approx(hrnet.complexity(trunk, (h, w))[1])
+    optimized = hrnet.optimize_for_inference(trunk)
+    assert hrnet.complexity(optimized, (h, w))[1] == pytest.approx(hrnet.complexity(trunk, (h, w))[1])
 
 
 def test_nearest_terms_are_summed_from_the_lowest_resolution_where_exact(
@@ -151,7 +154,7 @@ def test_nearest_terms_are_summed_from_the_lowest_resolution_where_exact(
     """When every branch is exactly half the one above, each resize in a fusion doubles (and outputs stay
     equal); otherwise terms are resized straight to the output size, as in the plain network."""
     model = plain_models[(None, "nearest")]
-    fused = hrnet.fuse(model)
+    fused = hrnet.optimize_for_inference(model)
     calls: list[tuple[int, int]] = []
 
     def recording_resize(x: torch.Tensor, size: list[int], mode: str, align_corners: bool = False) -> torch.Tensor:
@@ -181,11 +184,11 @@ def test_packed_convolutions_run_in_onednn_with_fused_relu_and_shortcut(plain_mo
     assert fast.ONEDNN_POINTWISE, "this PyTorch lacks oneDNN's fused convolution (torch.ops.mkldnn)"
     model = plain_models[(None, "nearest")]
     x = torch.randn(1, 3, 64, 48)
-    names = operator_names(hrnet.fuse(model), x)
+    names = operator_names(hrnet.optimize_for_inference(model), x)
     assert "mkldnn::_convolution_pointwise" in names
     assert not {"aten::convolution", "aten::_convolution", "aten::mkldnn_convolution"} & names
-    assert "aten::convolution" in operator_names(hrnet.fuse(model, pack=False), x)
-    fused = hrnet.fuse(model)
+    assert "aten::convolution" in operator_names(hrnet.optimize_for_inference(model, pack=False), x)
+    fused = hrnet.optimize_for_inference(model)
     units = [m for m in fused.modules() if isinstance(m, fast.PackedUnit)]
     assert len(units) == sum(s.num_modules * sum(s.num_blocks) for s in hrnet.ARCHS["w18_small"].stages)
     for unit in units:  # ReLU inside every conv but the last, which adds the shortcut (and then applies ReLU)
@@ -197,7 +200,7 @@ def test_packed_weights_follow_batch_size_layout_and_weight_changes(plain_models
     """The reordered weight is made on the first call; other batch sizes and sizes reuse it, and it is made
     again when the weight changes in place. Maps stay channels-last."""
     model = plain_models[("v1", "nearest")]
-    packed, unpacked = hrnet.fuse(model), hrnet.fuse(model, pack=False)
+    packed, unpacked = hrnet.optimize_for_inference(model), hrnet.optimize_for_inference(model, pack=False)
     for batch, (h, w) in [(1, (64, 48)), (3, (97, 131)), (2, (33, 47))]:
         x = torch.randn(batch, 3, h, w)
         assert_same_outputs(packed, model, x)
@@ -209,8 +212,9 @@ def test_packed_weights_follow_batch_size_layout_and_weight_changes(plain_models
     assert_same_outputs(packed, unpacked, x)
     assert max_rel_diff(packed(x)[0], model(x)[0]) > 10 * TOLERANCE
     with pytest.raises(ValueError, match="channels_last"):
-        hrnet.fuse(model, channels_last=False, pack=True)
-    assert not any(isinstance(m, fast.PackedConv2d) for m in hrnet.fuse(model, channels_last=False).modules())
+        hrnet.optimize_for_inference(model, channels_last=False, pack=True)
+    unpacked = hrnet.optimize_for_inference(model, channels_last=False)
+    assert not any(isinstance(m, fast.PackedConv2d) for m in unpacked.modules())
 
 
 def test_packed_model_copies_pickles_and_scripts(plain_models: dict) -> None:
@@ -218,7 +222,7 @@ def test_packed_model_copies_pickles_and_scripts(plain_models: dict) -> None:
     import io
 
     model = plain_models[("v2p", "nearest")]
-    packed = hrnet.fuse(model)
+    packed = hrnet.optimize_for_inference(model)
     x = torch.randn(1, 3, 97, 131)
     assert_same_outputs(packed, model, x)  # packs every weight
     buffer = io.BytesIO()
@@ -227,13 +231,13 @@ def test_packed_model_copies_pickles_and_scripts(plain_models: dict) -> None:
     for twin in (copy.deepcopy(packed), torch.load(buffer, weights_only=False), torch.jit.script(packed)):
         assert_same_outputs(twin, model, x)
         assert_same_outputs(twin, model, torch.randn(1, 3, 64, 128))  # sizes that halve exactly: nested sums
-    assert set(packed.state_dict()) == set(hrnet.fuse(model, pack=False).state_dict())
+    assert set(packed.state_dict()) == set(hrnet.optimize_for_inference(model, pack=False).state_dict())
 
 
 def test_packed_model_falls_back_where_onednn_cannot_serve(plain_models: dict) -> None:
     """Autocast, gradients w.r.t. the input and float64 run the same network as ordinary convolutions."""
     model = plain_models[("v2", "bilinear")]
-    packed = hrnet.fuse(model)
+    packed = hrnet.optimize_for_inference(model)
     x = torch.randn(1, 3, 64, 48)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         low = packed(x)[0]
@@ -241,7 +245,7 @@ def test_packed_model_falls_back_where_onednn_cannot_serve(plain_models: dict) -
     x.requires_grad_(True)
     packed(x)[0].sum().backward()
     assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
-    double = hrnet.fuse(model.double())
+    double = hrnet.optimize_for_inference(model.double())
     try:
         assert_same_outputs(double, model, x.detach().double())
     finally:
@@ -249,12 +253,12 @@ def test_packed_model_falls_back_where_onednn_cannot_serve(plain_models: dict) -
 
 
 # --------------------------------------------------------------------------------------------- behaviour
-def test_fuse_copies_by_default_and_freezes(plain_models: dict) -> None:
+def test_optimize_copies_by_default_and_freezes(plain_models: dict) -> None:
     model = plain_models[("v1", "nearest")]
     x = torch.randn(1, 3, 64, 48)
     with torch.no_grad():
         before = model(x)[0]
-    fused = model.fuse()
+    fused = hrnet.optimize_for_inference(model)
     assert fused is not model and not fused.training
     assert not any(p.requires_grad for p in fused.parameters())
     assert fused.conv1.weight.is_contiguous(memory_format=torch.channels_last)
@@ -263,26 +267,26 @@ def test_fuse_copies_by_default_and_freezes(plain_models: dict) -> None:
         assert max_rel_diff(fused(x)[0], before) <= TOLERANCE
 
 
-def test_fuse_in_place() -> None:
+def test_optimize_in_place() -> None:
     torch.manual_seed(0)
     model = randomize_norm_stats(hrnet.HRNet("w18_small", head="v2")).eval()
-    reference = hrnet.fuse(model)
-    assert hrnet.fuse(model, inplace=True) is model
+    reference = hrnet.optimize_for_inference(model)
+    assert hrnet.optimize_for_inference(model, inplace=True) is model
     assert_same_outputs(model, reference, torch.randn(1, 3, 64, 64))
 
 
-def test_fusing_twice_changes_nothing(plain_models: dict) -> None:
+def test_optimizing_twice_changes_nothing(plain_models: dict) -> None:
     model = plain_models[("v2p", "bilinear")]
-    fused = hrnet.fuse(model)
-    twice = hrnet.fuse(fused)
+    fused = hrnet.optimize_for_inference(model)
+    twice = hrnet.optimize_for_inference(fused)
     assert [type(m) for m in twice.modules()] == [type(m) for m in fused.modules()]
     assert_same_outputs(twice, model, torch.randn(1, 3, 97, 131))
 
 
-def test_fused_model_composes_with_torch_compile(plain_models: dict) -> None:
+def test_optimized_model_composes_with_torch_compile(plain_models: dict) -> None:
     """Traced whole (no graph breaks) and functionalized by torch.compile; eager kernels keep the test fast."""
     model = plain_models[("v2p", "nearest")]
-    compiled = torch.compile(hrnet.fuse(model), backend="aot_eager", fullgraph=True)
+    compiled = torch.compile(hrnet.optimize_for_inference(model), backend="aot_eager", fullgraph=True)
     assert_same_outputs(compiled, model, torch.randn(1, 3, 97, 131))
 
 
@@ -294,13 +298,16 @@ def test_fused_model_composes_with_torch_compile(plain_models: dict) -> None:
         (hrnet.HRNet("w18_small", norm_layer=lambda c: nn.BatchNorm2d(c, track_running_stats=False)), "running"),
     ],
 )
-def test_fuse_rejects_what_it_cannot_fold(model: nn.Module, message: str) -> None:
+def test_optimize_rejects_what_it_cannot_fold(model: nn.Module, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        hrnet.fuse(model)
+        hrnet.optimize_for_inference(model)
 
 
-def test_fuse_rejects_models_with_another_forward() -> None:
+@needs_timm
+def test_subclasses_with_their_own_forward_are_rewritten_module_by_module() -> None:
+    """The rewrites replace modules, never a forward: timm's features_only model keeps its own forward."""
     from hrnet.timm_models import HRNetFeatures
 
-    with pytest.raises(ValueError, match="overrides"):
-        hrnet.fuse(HRNetFeatures("w18_small"))
+    torch.manual_seed(0)
+    model = randomize_norm_stats(HRNetFeatures("w18_small")).eval()
+    assert_same_outputs(hrnet.optimize_for_inference(model), model, torch.randn(1, 3, 97, 131))

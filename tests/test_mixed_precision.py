@@ -30,7 +30,7 @@ def assert_autocast_close(head: str | None, device: str, dtype: torch.dtype) -> 
     x = torch.randn(2, 3, 97, 131, device=device)
     with torch.no_grad():
         expected = as_list(model(x))
-        for network in (model, hrnet.fuse(model)):
+        for network in (model, hrnet.optimize_for_inference(model)):
             with torch.autocast(device, dtype=dtype):
                 outputs = as_list(network(x))
             for out, ref in zip(outputs, expected, strict=True):

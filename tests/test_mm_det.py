@@ -12,22 +12,25 @@ import math
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
-import timm
 import torch
-from conftest import max_rel_diff
-from mmdet.models.necks import HRFPN
-from mmdet.registry import MODELS as MMDET_MODELS
-from mmengine.config import Config
-from mmengine.registry import DefaultScope
-from mmengine.runner import Runner
-from mmengine.runner.checkpoint import get_external_models
+from conftest import NEEDS_OPENMMLAB, NEEDS_TIMM, max_rel_diff
 
-import hrnet.mm  # noqa: F401  (registers the hrnet scope)
-from hrnet.mm.backbone import MMHRNet
-from hrnet.mm.det import V2pNeck
-from hrnet.mm.synthetic import write_coco_instances
+pytest.importorskip("mmdet", reason=NEEDS_OPENMMLAB)
+timm = pytest.importorskip("timm", reason=NEEDS_TIMM)
+
+import numpy as np  # noqa: E402
+from mmdet.models.necks import HRFPN  # noqa: E402
+from mmdet.registry import MODELS as MMDET_MODELS  # noqa: E402
+from mmengine.config import Config  # noqa: E402
+from mmengine.registry import DefaultScope  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+from mmengine.runner.checkpoint import get_external_models  # noqa: E402
+
+import hrnet.mm  # noqa: E402, F401  (registers the hrnet scope)
+from hrnet.mm.backbone import MMHRNet  # noqa: E402
+from hrnet.mm.det import V2pNeck  # noqa: E402
+from hrnet.mm.synthetic import write_coco_instances  # noqa: E402
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "det"
 CONFIGS = sorted(CONFIG_DIR.glob("*.py"))

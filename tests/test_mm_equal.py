@@ -8,22 +8,27 @@ import re
 
 import pytest
 import torch
-from conftest import frozen_prefixes, max_rel_diff, randomize_norm_stats
-from mmdet.models.backbones import HRNet as MMDetHRNet
-from mmdet.models.necks import HRFPN
-from mmdet.registry import MODELS as MMDET_MODELS
-from mmengine.model import revert_sync_batchnorm
-from mmengine.registry import DefaultScope
-from mmengine.runner import load_checkpoint as mmengine_load_checkpoint
-from mmpose.models.backbones import HRNet as MMPoseHRNet
-from mmpose.registry import MODELS as MMPOSE_MODELS
-from mmseg.models.backbones import HRNet as MMSegHRNet
-from mmseg.registry import MODELS as MMSEG_MODELS
+from conftest import NEEDS_OPENMMLAB, frozen_prefixes, max_rel_diff, randomize_norm_stats
 from torch import nn
 
-import hrnet
-import hrnet.mm  # noqa: F401  (registers the hrnet scope)
-from hrnet.mm.backbone import MMHRNet
+pytest.importorskip("mmdet", reason=NEEDS_OPENMMLAB)
+pytest.importorskip("mmpose", reason=NEEDS_OPENMMLAB)
+pytest.importorskip("mmseg", reason=NEEDS_OPENMMLAB)
+
+from mmdet.models.backbones import HRNet as MMDetHRNet  # noqa: E402
+from mmdet.models.necks import HRFPN  # noqa: E402
+from mmdet.registry import MODELS as MMDET_MODELS  # noqa: E402
+from mmengine.model import revert_sync_batchnorm  # noqa: E402
+from mmengine.registry import DefaultScope  # noqa: E402
+from mmengine.runner import load_checkpoint as mmengine_load_checkpoint  # noqa: E402
+from mmpose.models.backbones import HRNet as MMPoseHRNet  # noqa: E402
+from mmpose.registry import MODELS as MMPOSE_MODELS  # noqa: E402
+from mmseg.models.backbones import HRNet as MMSegHRNet  # noqa: E402
+from mmseg.registry import MODELS as MMSEG_MODELS  # noqa: E402
+
+import hrnet  # noqa: E402
+import hrnet.mm  # noqa: E402, F401  (registers the hrnet scope)
+from hrnet.mm.backbone import MMHRNet  # noqa: E402
 
 # The frameworks' own way of writing an HRNet (W18-small v2 keeps the tests quick; every stage kind is there).
 EXTRA = hrnet.ARCHS["w18_small_v2"].as_mm_extra()

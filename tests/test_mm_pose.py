@@ -8,11 +8,15 @@ import math
 from pathlib import Path
 
 import pytest
-from mmengine.config import Config
-from mmengine.runner import Runner
+from conftest import NEEDS_OPENMMLAB
 
-import hrnet.mm  # noqa: F401  (registers the hrnet scope)
-from hrnet.mm.synthetic import COCO_KEYPOINTS, write_coco_keypoints, write_person_detections
+pytest.importorskip("mmpose", reason=NEEDS_OPENMMLAB)
+
+from mmengine.config import Config  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+import hrnet.mm  # noqa: E402, F401  (registers the hrnet scope)
+from hrnet.mm.synthetic import COCO_KEYPOINTS, write_coco_keypoints, write_person_detections  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "pose"
 IMAGE_SIZE = (128, 96)  # height, width of the synthetic photos

@@ -7,18 +7,22 @@ import math
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 import pytest
-from mmengine.config import Config
-from mmengine.registry import DefaultScope
-from mmengine.runner import Runner
-from mmseg.registry import TRANSFORMS
+from conftest import NEEDS_OPENMMLAB
 from torch import nn
 
-import hrnet.mm  # noqa: F401  (registers the hrnet scope)
-from hrnet.mm.datasets import LIPDataset
-from hrnet.mm.seg import V2DecodeHead
-from hrnet.mm.synthetic import write_cityscapes, write_lip, write_pascal_context
+pytest.importorskip("mmseg", reason=NEEDS_OPENMMLAB)
+
+import numpy as np  # noqa: E402
+from mmengine.config import Config  # noqa: E402
+from mmengine.registry import DefaultScope  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+from mmseg.registry import TRANSFORMS  # noqa: E402
+
+import hrnet.mm  # noqa: E402, F401  (registers the hrnet scope)
+from hrnet.mm.datasets import LIPDataset  # noqa: E402
+from hrnet.mm.seg import V2DecodeHead  # noqa: E402
+from hrnet.mm.synthetic import write_cityscapes, write_lip, write_pascal_context  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "seg"
 SHRINK = 8  # every image size of a config's pipelines is divided by this on CPU

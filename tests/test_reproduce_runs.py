@@ -26,8 +26,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import NEEDS_OPENMMLAB
 
-pytest.importorskip("mmseg")
+pytest.importorskip("mmseg", reason=NEEDS_OPENMMLAB)
 
 from mmengine.config import Config  # noqa: E402
 from mmengine.logging import HistoryBuffer  # noqa: E402

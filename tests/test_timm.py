@@ -14,14 +14,16 @@ import sys
 from types import SimpleNamespace
 
 import pytest
-import timm
-import timm.models.hrnet as timm_hrnet
 import torch
-from conftest import max_rel_diff, randomize_norm_stats
+from conftest import NEEDS_TIMM, max_rel_diff, randomize_norm_stats
 from torch import nn
 
-import hrnet
-from hrnet import timm_models
+timm = pytest.importorskip("timm", reason=NEEDS_TIMM)
+
+import timm.models.hrnet as timm_hrnet  # noqa: E402
+
+import hrnet  # noqa: E402
+from hrnet import timm_models  # noqa: E402
 
 NAMES = sorted(timm_hrnet.default_cfgs)  # timm's own list of HRNet names
 TOLERANCE = 1e-5
@@ -101,12 +103,11 @@ def test_pretrained_cfg_tables_equal_timms() -> None:
 
 def test_create_model_builds_ours(pair: SimpleNamespace, pristine_timm: dict) -> None:
     ours, reference = pair.ours, pair.reference
-    assert type(ours) is hrnet.HRNet and ours.head_type == "cls"
+    assert isinstance(ours, hrnet.HRNet) and ours.head_type == "cls"
+    assert type(ours).__name__ == type(reference).__name__  # HighResolutionNet, for clients that look
     assert ours.spec is hrnet.ARCHS[timm_models.MODEL_ARCHS[pair.name]]
-    for attribute in ("num_classes", "num_features", "head_hidden_size"):
+    for attribute in ("num_classes", "num_features", "head_hidden_size", "feature_info"):
         assert getattr(ours, attribute) == getattr(reference, attribute), attribute
-    taps = [(info["num_chs"], info["reduction"]) for info in ours.feature_info]
-    assert taps == [(info["num_chs"], info["reduction"]) for info in reference.feature_info]
     assert as_json(ours.pretrained_cfg) == pristine_timm["built"][pair.name]
     assert ours.default_cfg == ours.pretrained_cfg
 
@@ -230,9 +231,9 @@ def test_reset_classifier(small: SimpleNamespace, num_classes: int, global_pool:
 
 def test_reset_classifier_needs_the_classification_head() -> None:
     with pytest.raises(ValueError, match="head='cls'"):
-        hrnet.HRNet("w18_small").reset_classifier(10)
+        timm.create_model(SMALL, head="").reset_classifier(10)
     with pytest.raises(ValueError, match="num_classes"):
-        hrnet.HRNet("w18_small", head="cls").reset_classifier(-1)
+        timm.create_model(SMALL).reset_classifier(-1)
 
 
 @pytest.mark.parametrize("coarse", [False, True])
@@ -283,7 +284,7 @@ def test_import_registers_silently() -> None:
     script = "import hrnet, timm; print(type(timm.create_model('hrnet_w18_small')).__module__)"
     result = subprocess.run([sys.executable, "-W", "error", "-c", script], capture_output=True, text=True)
     assert result.returncode == 0 and result.stderr == ""
-    assert result.stdout.strip() == "hrnet.backbone"
+    assert result.stdout.strip() == "hrnet.timm_models"
 
 
 def test_import_without_timm() -> None:
@@ -292,7 +293,7 @@ def test_import_without_timm() -> None:
         "sys.modules['timm'] = None  # makes `import timm` fail\n"
         "import hrnet\n"
         "assert 'hrnet.timm_models' not in sys.modules\n"
-        "print(hrnet.HRNet('w18_small', head='cls').num_features)\n"
+        "print(hrnet.HRNet('w18_small', head='cls').out_channels[0])\n"
     )
     result = subprocess.run([sys.executable, "-W", "error", "-c", script], capture_output=True, text=True)
     assert result.returncode == 0 and result.stderr == ""
@@ -389,3 +390,75 @@ def test_fx_symbolic_trace(small: SimpleNamespace, kwargs: dict) -> None:
         assert_close(traced(x), model(x))
     with pytest.raises(ValueError, match="expected 3 input channels"):
         model(image(1, 4, 64, 64))  # eager inputs are still checked
+
+
+# --------------------------------------------------------------------------------------------- pooling
+POOL_TYPES = ["avg", "max", "avgmax", "catavgmax", ""]
+
+
+@pytest.mark.parametrize("global_pool", POOL_TYPES)
+def test_every_pool_type_of_timm(small: SimpleNamespace, global_pool: str) -> None:
+    """``global_pool`` as timm's own HRNet takes it ('' keeps the map: only without a classifier)."""
+    kwargs = dict(global_pool=global_pool, num_classes=0 if global_pool == "" else 7)
+    reference = randomize_norm_stats(timm_reference(SMALL, **kwargs)).eval()
+    ours = timm.create_model(SMALL, **kwargs).eval()
+    ours.load_state_dict(reference.state_dict())
+    assert (ours.num_features, ours.head_hidden_size) == (reference.num_features, reference.head_hidden_size)
+    with torch.no_grad():
+        assert_close(ours(small.x), reference(small.x))
+        assert_close(ours.forward_head(ours.forward_features(small.x), pre_logits=True),
+                     reference.forward_head(reference.forward_features(small.x), pre_logits=True))  # fmt: skip
+
+
+@pytest.mark.parametrize("global_pool", POOL_TYPES)
+def test_reset_classifier_with_every_pool_type(small: SimpleNamespace, global_pool: str) -> None:
+    ours, reference = copy.deepcopy(small.ours), copy.deepcopy(small.reference)
+    num_classes = 0 if global_pool == "" else 5
+    ours.reset_classifier(num_classes, global_pool)
+    reference.reset_classifier(num_classes, global_pool)
+    assert shapes(ours) == shapes(reference) and ours.head_hidden_size == reference.head_hidden_size
+    ours.get_classifier().load_state_dict(reference.get_classifier().state_dict())
+    with torch.no_grad():
+        assert_close(ours(small.x), reference(small.x))
+
+
+# --------------------------------------------------------------------------------------------- output stride
+@pytest.mark.parametrize("output_stride, reductions", [(16, [2, 4, 8, 16, 16]), (8, [2, 4, 8, 8, 8])])
+def test_create_model_with_output_stride(small: SimpleNamespace, output_stride: int, reductions: list[int]) -> None:
+    """timm's own HRNet refuses any output stride but 32; ours keeps the weights (strict load) and reports the
+    real reductions, which the feature maps have."""
+    with pytest.raises(AssertionError):
+        timm_reference(SMALL, output_stride=output_stride)
+    model = timm.create_model(SMALL, output_stride=output_stride).eval()
+    model.load_state_dict(small.reference.state_dict(), strict=True)
+    assert [info["reduction"] for info in model.feature_info] == reductions
+    features = timm.create_model(SMALL, features_only=True, output_stride=output_stride)
+    assert features.feature_info.reduction() == reductions
+    with torch.no_grad():
+        maps = features(image(1, 3, 128, 96))
+    assert [(128 // m.shape[-2], 96 // m.shape[-1]) for m in maps] == [(r, r) for r in reductions]
+
+
+def test_deeplabv3plus_trains_on_hrnet_w18_at_output_stride_16() -> None:
+    """A DeepLabV3+ client (segmentation_models_pytorch, which asks the timm encoder for output stride 16)
+    takes hrnet_w18 and trains: every encoder parameter gets a gradient and the loss drops on a fixed batch."""
+    smp = pytest.importorskip("segmentation_models_pytorch", reason="needs segmentation-models-pytorch: '.[dev]'")
+    torch.manual_seed(0)
+    model = smp.DeepLabV3Plus("tu-hrnet_w18", encoder_weights=None, encoder_output_stride=16, classes=3)
+    assert isinstance(model.encoder.model, hrnet.HRNet)
+    assert model.encoder.model.feature_info.reduction() == [2, 4, 8, 16, 16]
+    x = image(2, 3, 64, 96)
+    target = (x[:, 0] > 0).long() + (x[:, 1] > 0.5).long()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    losses = []
+    for _ in range(8):
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), target)
+        loss.backward()
+        if not losses:  # the stem and the dilated lowest branch learn (DeepLabV3+ reads taps 2 and 4 only)
+            encoder = model.encoder.model
+            for param in (encoder.conv1.weight, *encoder.stage4[-1].branches[3].parameters()):
+                assert param.grad is not None and param.grad.abs().sum() > 0
+        optimizer.step()
+        losses.append(loss.item())
+    assert all(math.isfinite(v) for v in losses) and losses[-1] < 0.85 * losses[0], losses

@@ -14,34 +14,29 @@ from typing import Any, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.registry import DefaultScope
-from torch import nn
 
-from ..backbone import HRNet as CoreHRNet
 from ..checkpoint import load_checkpoint
+from ..model import HRNet as CoreHRNet
 from ..specs import ArchSpec, spec_from_mm_extra
+from ..units import Norm
 from .registry import MODELS
 
 BILINEAR_SCOPES = ("mmseg",)  # frameworks whose HRNet fuses bilinearly
 
 
-def norm_layer_from_cfg(norm_cfg: Optional[dict]):
-    """The core's norm-layer callable for an OpenMMLab ``norm_cfg`` (BN or SyncBN, with eps / momentum)."""
+MM_NORM_KINDS = {"BN": "bn", "BN2d": "bn", "SyncBN": "syncbn"}  # OpenMMLab's norm type → the core's kind
+
+
+def norm_layer_from_cfg(norm_cfg: Optional[dict]) -> Norm:
+    """The core's norm factory for an OpenMMLab ``norm_cfg`` (BN or SyncBN, with eps / momentum)."""
     cfg = dict(norm_cfg or dict(type="BN"))
     kind = cfg.pop("type")
-    requires_grad = cfg.pop("requires_grad", True)
-    layers = {"BN": nn.BatchNorm2d, "BN2d": nn.BatchNorm2d, "SyncBN": nn.SyncBatchNorm}
-    if kind not in layers:
-        raise ValueError(f"norm_cfg type must be one of {sorted(layers)}, got {kind!r}")
-    eps, momentum = cfg.pop("eps", 1e-5), cfg.pop("momentum", 0.1)
+    if kind not in MM_NORM_KINDS:
+        raise ValueError(f"norm_cfg type must be one of {sorted(MM_NORM_KINDS)}, got {kind!r}")
+    norm = Norm(MM_NORM_KINDS[kind], cfg.pop("eps", 1e-5), cfg.pop("momentum", 0.1), cfg.pop("requires_grad", True))
     if cfg:
         raise ValueError(f"unsupported norm_cfg keys {sorted(cfg)}; expected type, requires_grad, eps, momentum")
-
-    def make(channels: int) -> nn.Module:
-        layer = layers[kind](channels, eps=eps, momentum=momentum)
-        layer.requires_grad_(requires_grad)
-        return layer
-
-    return make
+    return norm
 
 
 def current_scope() -> Optional[str]:
@@ -135,7 +130,7 @@ class MMHRNet(CoreHRNet):
             if cfg.get("type") != "Pretrained":
                 raise ValueError(f"init_cfg type must be 'Pretrained' for hrnet.HRNet, got {cfg!r}")
             self.load_report = load_checkpoint(self, fetch(cfg["checkpoint"]), strict=False)
-        self._freeze_stages()
+        self.freeze_stages()
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:  # type: ignore[override]
         return tuple(super().forward(x))

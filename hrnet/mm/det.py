@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Sequence, Tuple
 
 import torch
 
 from ..heads import V2pHead
+from ..layouts import HRFPN_KEYS, rename_in_place
 from .registry import MODELS
-
-HRFPN_CONV = re.compile(r"^(reduction_conv|fpn_convs\.\d+)\.conv\.")
 
 
 @MODELS.register_module(name="V2pNeck")
@@ -48,10 +46,7 @@ class V2pNeck(V2pHead):
     @staticmethod
     def _read_hrfpn_layout(state_dict, prefix, *args) -> None:
         """HRFPN wraps each conv in a ConvModule: ``reduction_conv.conv.*``, ``fpn_convs.{i}.conv.*``."""
-        for key in [k for k in state_dict if k.startswith(prefix)]:
-            ours = HRFPN_CONV.sub(r"\1.", key[len(prefix) :])
-            if ours != key[len(prefix) :]:
-                state_dict[prefix + ours] = state_dict.pop(key)
+        rename_in_place(state_dict, prefix, HRFPN_KEYS)
 
     def forward(self, inputs: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, ...]:  # type: ignore[override]
         return tuple(super().forward(list(inputs)))

@@ -9,6 +9,7 @@ import torch
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
 from ..heads import V2Head as CoreV2Head
+from ..layouts import FCN_HEAD_KEYS, rename_in_place, under
 from .backbone import norm_layer_from_cfg
 from .registry import MODELS
 
@@ -29,9 +30,7 @@ class V2DecodeHead(BaseDecodeHead):
     @staticmethod
     def _read_fcn_layout(state_dict, prefix, *args) -> None:
         """mmseg's FCN head names the same conv + BN ``convs.0.conv`` / ``convs.0.bn`` (conv without bias)."""
-        for theirs, ours in (("convs.0.conv.", "v2.proj.0."), ("convs.0.bn.", "v2.proj.1.")):
-            for key in [k for k in state_dict if k.startswith(prefix + theirs)]:
-                state_dict[prefix + ours + key[len(prefix + theirs) :]] = state_dict.pop(key)
+        rename_in_place(state_dict, prefix, under("", "v2.", FCN_HEAD_KEYS))
         bias = prefix + "v2.proj.0.bias"
         weight = prefix + "v2.proj.0.weight"
         if weight in state_dict and bias not in state_dict:
