@@ -176,3 +176,16 @@ def test_export_rejects_bad_input() -> None:
         hrnet.export_program(model, max_side=32)
     with pytest.raises(ValueError, match="4-D"):
         hrnet.export_program(model, example=torch.zeros(3, 64, 64))
+
+
+@pytest.mark.parametrize("output_stride", [16, 8])
+def test_output_stride_exports_at_other_sizes(output_stride: int) -> None:
+    """Dilated lowest branches (output stride 16 / 8), optimized for inference, export with dynamic sizes."""
+    torch.manual_seed(0)
+    model = randomize_norm_stats(hrnet.HRNet("w18_small", head="v2", output_stride=output_stride)).eval()
+    program = hrnet.export_program(hrnet.optimize_for_inference(model))
+    for b, h, w in RUN_SIZES:
+        x = torch.randn(b, 3, h, w)
+        with torch.no_grad():
+            (ours,), (ref,) = as_list(program.module()(x)), reference(model, x)
+        assert ours.shape == ref.shape and max_rel_diff(ours, ref) <= TOLERANCE

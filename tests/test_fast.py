@@ -47,6 +47,17 @@ def test_fused_equals_plain_model_at_any_size(plain_models: dict, head: str | No
         assert_same_outputs(fused, model, torch.randn(2, 3, h, w))
 
 
+@pytest.mark.parametrize("output_stride", [16, 8])
+@pytest.mark.parametrize("head", [None, "v2", "cls"])
+def test_optimized_equals_plain_model_at_output_stride(head: str | None, output_stride: int) -> None:
+    """Dilated lowest branches: their batched first down steps are stride-1 and dilated, sizes no longer halve."""
+    torch.manual_seed(0)
+    model = randomize_norm_stats(hrnet.HRNet("w18_small", head=head, output_stride=output_stride)).eval()
+    optimized = hrnet.optimize_for_inference(model)
+    for h, w in [(64, 64), (97, 131)]:
+        assert_same_outputs(optimized, model, torch.randn(2, 3, h, w))
+
+
 @pytest.mark.parametrize(
     "options",
     [
