@@ -553,3 +553,15 @@ def test_output_stride_every_head_at_odd_sizes(head: str | None, output_stride: 
 def test_output_stride_is_checked() -> None:
     with pytest.raises(ValueError, match="output_stride must be 8, 16 or 32"):
         hrnet.HRNet("w18_small", output_stride=4)
+
+
+def test_input_checks_compile_into_a_whole_graph() -> None:
+    """``torch.compile(fullgraph=True)`` traces the checks without a graph break; a bad input still names what was
+    expected (FX, TorchScript and torch.export are covered by their own tests)."""
+    model = seeded("w18_small", head="v2")
+    compiled = torch.compile(model, backend="eager", fullgraph=True)
+    x = torch.randn(1, 3, 97, 75)
+    with torch.no_grad():
+        assert max_rel_diff(compiled(x)[0], model(x)[0]) <= 1e-6
+        with pytest.raises(Exception, match="expected 3 input channels"):
+            compiled(torch.randn(1, 4, 64, 64))
