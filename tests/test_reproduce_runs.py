@@ -37,7 +37,7 @@ import hrnet.mm  # noqa: E402, F401  (the safe-loading allow-list)
 from hrnet.reproduce.smoke import SEG_BATCH  # noqa: E402
 from hrnet.reproduce.workdir import RowRecord, final_metrics  # noqa: E402
 
-ITERS = 12
+ITERS = 24  # long enough that an interrupt sent at the first checkpoint arrives well before the end
 CHECKPOINT_EVERY = 4
 SHORT = [
     f"train_cfg.max_iters={ITERS}",
