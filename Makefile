@@ -14,15 +14,21 @@ $(BIN)/.installed: pyproject.toml requirements/openmmlab.txt tools/setup_env.sh 
 	PYTHON=$(PYTHON) tools/setup_env.sh $(VENV)
 	touch $(BIN)/.core $@
 
-.PHONY: env tables test lint
+.PHONY: env tables test lint timm-suite
 env: $(BIN)/.installed
 
 tables: $(BIN)/.core
 	$(BIN)/hrnet tables
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check hrnet tests benchmarks configs
+	$(BIN)/ruff check hrnet tests benchmarks configs tools
 
 test: $(BIN)/.installed
-	$(BIN)/ruff check hrnet tests benchmarks configs
+	$(BIN)/ruff check hrnet tests benchmarks configs tools
 	$(BIN)/python -m pytest -q
+	$(MAKE) timm-suite
+
+# timm's own model tests (tests/test_models.py of the installed timm's sdist, cached under ~/.cache/hrnet) on the
+# hrnet* names with our registration, TorchScript included; pytest arguments in TIMM_SUITE_ARGS (e.g. -x).
+timm-suite: $(BIN)/.installed
+	$(BIN)/python tools/timm_suite.py $(TIMM_SUITE_ARGS)

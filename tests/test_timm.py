@@ -95,6 +95,11 @@ def test_registry_names_are_timms_names(pristine_timm: dict) -> None:
         assert as_json(timm.models.get_pretrained_cfg(tag).to_dict()) == cfg, tag
 
 
+def test_listed_under_timms_module_name(pristine_timm: dict) -> None:
+    """timm files models under their module's last name; its own tests pick models with module='hrnet'."""
+    assert timm.list_models(module="hrnet") == pristine_timm["names"]
+
+
 def test_pretrained_cfg_tables_equal_timms() -> None:
     assert sorted(timm_models.default_cfgs) == NAMES
     for name in NAMES:
@@ -284,7 +289,7 @@ def test_import_registers_silently() -> None:
     script = "import hrnet, timm; print(type(timm.create_model('hrnet_w18_small')).__module__)"
     result = subprocess.run([sys.executable, "-W", "error", "-c", script], capture_output=True, text=True)
     assert result.returncode == 0 and result.stderr == ""
-    assert result.stdout.strip() == "hrnet.timm_models"
+    assert result.stdout.strip() == "hrnet.timm_models.hrnet"
 
 
 def test_import_without_timm() -> None:

@@ -1,4 +1,4 @@
-"""timm drop-in: the eleven timm HRNet names build :class:`hrnet.HRNet`.
+"""timm drop-in: the eleven timm HRNet names build :class:`hrnet.HRNet` (through :class:`HighResolutionNet`).
 
 Importing this module (``import hrnet`` does when timm is installed) replaces timm's own HRNet entries in
 timm's model registry, so ``timm.create_model('hrnet_w32', ...)`` returns this package's model with the
@@ -21,12 +21,12 @@ from timm.models._builder import pretrained_cfg_for_features
 from timm.models._features import feature_take_indices
 from torch import nn
 
-from .fusion import check_choice
-from .heads import CLASSIFICATION_FEATURES, CLASSIFICATION_WIDTHS
-from .model import HRNet
-from .module import Stage, Transition
-from .specs import ARCHS
-from .units import batch_norm
+from ..fusion import check_choice
+from ..heads import CLASSIFICATION_FEATURES, CLASSIFICATION_WIDTHS
+from ..model import HRNet
+from ..module import Stage, Transition
+from ..specs import ARCHS
+from ..units import batch_norm
 
 # timm model name → architecture in hrnet.ARCHS; the SSLD (distilled) weights use the W18 / W48 bodies.
 MODEL_ARCHS: Dict[str, str] = {
