@@ -19,7 +19,7 @@ ambiguous layouts that tracing would specialize on: a channels-last model (the d
 smallest side for a model; the exported program rejects smaller inputs with an error, an ONNX runtime does
 not check, so keep to that range there.
 
-``export_onnx`` traces the fusions in the order of :func:`blocked_fusion_forward`, which ONNX Runtime's CPU
+``export_onnx`` traces the fusions in the order of :class:`BlockedOrderFusion`, which ONNX Runtime's CPU
 layout optimizer keeps in its blocked (NCHWc) layout (fusions batched by ``hrnet.optimize_for_inference`` are
 traced as they are), and names the input axes ``batch``, ``height`` and ``width``. Pinning them when the size
 is known (ONNX Runtime: ``SessionOptions.add_free_dimension_override_by_name("height", 256)``) makes the graph
@@ -29,14 +29,14 @@ static for that session, which lets the runtime also upsample by constant factor
 import contextlib
 import copy
 import os
-import types
-from typing import Any, Dict, Iterator, List, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.export import Dim, ExportedProgram
 
+from .fast import Rewrite, replace_modules
 from .fusion import MultiResolutionFusion
 from .heads import V2pHead
 from .model import HRNet
@@ -121,9 +121,10 @@ def identity_conv(x: torch.Tensor) -> torch.Tensor:
     return F.conv2d(x, torch.ones(channels, 1, 1, 1, dtype=x.dtype, device=x.device), groups=channels)
 
 
-def blocked_fusion_forward(fusion: MultiResolutionFusion, xs: List[torch.Tensor]) -> List[torch.Tensor]:
-    """A sum fusion written for ONNX Runtime's CPU layout optimizer, which runs convolutions, sums and ReLUs
-    in a blocked channel layout (NCHWc) and folds ``conv + sum (+ ReLU)`` into one convolution.
+class BlockedOrderFusion(nn.ModuleList):
+    """A sum fusion (the same transforms, the same keys) summed for ONNX Runtime's CPU layout optimizer, which runs
+    convolutions, sums and ReLUs in a blocked channel layout (NCHWc) and folds ``conv + sum (+ ReLU)`` into one
+    convolution.
 
     Upsampling to the exact size of the target branch needs sizes computed at run time, which that optimizer
     leaves in the plain layout; summed source by source (the eager order), the plain upsampled terms pull
@@ -134,40 +135,32 @@ def blocked_fusion_forward(fusion: MultiResolutionFusion, xs: List[torch.Tensor]
     and absorbs the running sum and the ReLU. The same terms as the eager forward, added in another order
     (equal up to float rounding).
     """
-    outputs: List[torch.Tensor] = []
-    for r, row in enumerate(fusion):
-        size = [xs[r].shape[-2], xs[r].shape[-1]]
-        total = row[r](xs[r], size)
-        for x in range(r):
-            total = total + row[x](xs[x], size)
-        upsampled: Optional[torch.Tensor] = None
-        for x in range(r + 1, len(row)):
-            term = row[x](xs[x], size)
-            upsampled = term if upsampled is None else upsampled + term
-        if upsampled is not None:
-            total = total + identity_conv(upsampled)
-        outputs.append(F.relu(total))
-    return outputs
+
+    def __init__(self, fusion: MultiResolutionFusion) -> None:
+        super().__init__(list(fusion))
+
+    def forward(self, xs: List[torch.Tensor]) -> List[torch.Tensor]:
+        outputs: List[torch.Tensor] = []
+        for r, row in enumerate(self):
+            size = [xs[r].shape[-2], xs[r].shape[-1]]
+            total = row[r](xs[r], size)
+            for x in range(r):
+                total = total + row[x](xs[x], size)
+            upsampled: Optional[torch.Tensor] = None
+            for x in range(r + 1, len(row)):
+                term = row[x](xs[x], size)
+                upsampled = term if upsampled is None else upsampled + term
+            if upsampled is not None:
+                total = total + identity_conv(upsampled)
+            outputs.append(F.relu(total))
+        return outputs
 
 
-@contextlib.contextmanager
-def blocked_fusions(model: nn.Module) -> Iterator[None]:
-    """Within the block, every sum fusion of ``model`` that has the stock forward runs
-    :func:`blocked_fusion_forward` instead; the modules are restored on exit."""
-    fusions = [
-        module
-        for module in model.modules()
-        if type(module).forward is MultiResolutionFusion.forward
-        and "forward" not in vars(module)
-        and not module.multiply
-    ]
-    for fusion in fusions:
-        fusion.forward = types.MethodType(blocked_fusion_forward, fusion)
-    try:
-        yield
-    finally:
-        for fusion in fusions:
-            del fusion.forward
+# The rewrite ``blocked=True`` applies (through the same mechanism as ``optimize_for_inference``): product fusions
+# (the §7 ablation) keep their own forward.
+BLOCKED_REWRITES: Dict[type, Rewrite] = {
+    MultiResolutionFusion: lambda fusion: None if fusion.multiply else BlockedOrderFusion(fusion),
+}
 
 
 def export_program(
@@ -177,19 +170,20 @@ def export_program(
     blocked: bool = False,
 ) -> ExportedProgram:
     """``torch.export.export`` of ``model`` in eval mode with dynamic batch, height and width; ``blocked``
-    traces the fusions as :func:`blocked_fusion_forward` (what :func:`export_onnx` does)."""
+    traces a copy whose fusions are :class:`BlockedOrderFusion` (what :func:`export_onnx` does)."""
     if not isinstance(model, HRNet):
         raise ValueError(f"export_program expects an hrnet.HRNet, got {type(model).__name__}")
-    if is_channels_last(model):
+    if is_channels_last(model) or blocked:
         model = copy.deepcopy(model).to(memory_format=torch.contiguous_format)
+    if blocked:
+        replace_modules(model, BLOCKED_REWRITES)
     was_training = model.training
     model.eval()
     try:
         patch = size_oblivious_patch()
         with patch if patch is not None else contextlib.nullcontext():
-            with blocked_fusions(model) if blocked else contextlib.nullcontext():
-                shapes = dynamic_shapes(model, max_side, oblivious=patch is not None)
-                return torch.export.export(model, (example_input(model, example),), dynamic_shapes=shapes)
+            shapes = dynamic_shapes(model, max_side, oblivious=patch is not None)
+            return torch.export.export(model, (example_input(model, example),), dynamic_shapes=shapes)
     finally:
         model.train(was_training)
 
@@ -215,7 +209,7 @@ def export_onnx(
 ) -> "torch.onnx.ONNXProgram":
     """Write ``model`` (or a program from :func:`export_program`) to ``path`` as ONNX with dynamic batch,
     height and width (axes named ``batch``, ``height``, ``width``): input ``x``, outputs in the order of
-    ``model(x)``. A model is traced with ``blocked`` fusions (see :func:`blocked_fusion_forward`; a program
+    ``model(x)``. A model is traced with ``blocked`` fusions (see :class:`BlockedOrderFusion`; a program
     is converted as it is). Returns the ``ONNXProgram``. Needs the ``onnxscript`` package (PyTorch's
     exporter)."""
     if isinstance(model, ExportedProgram):
