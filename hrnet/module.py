@@ -1,6 +1,6 @@
 """``HighResolutionModule`` (parallel branches + fusion), stage transitions and stages."""
 
-from typing import List, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
 import torch
 from torch import nn
@@ -36,13 +36,11 @@ class HighResolutionModule(nn.Module):
         num_outputs: int | None = None,
         fuse: bool = True,
         norm_layer: NormLayer = batch_norm,
-        upsample: str = "nearest",
-        downsample: str = "conv",
-        op: str = "sum",
-        align_corners: bool = False,
-        upsample_by_factor: bool = False,
         dilations: Optional[Sequence[int]] = None,
+        **fusion_options: Any,
     ) -> None:
+        """``fusion_options``: those of :class:`MultiResolutionFusion` (upsample, downsample, op, align_corners,
+        upsample_by_factor)."""
         super().__init__()
         dilations = list(dilations or [1] * len(num_channels))
         if not len(in_channels) == len(num_blocks) == len(num_channels) == len(dilations):
@@ -61,15 +59,7 @@ class HighResolutionModule(nn.Module):
         self.fuse_layers: MultiResolutionFusion | None = None
         if fuse and num_branches > 1:
             self.fuse_layers = MultiResolutionFusion(
-                self.out_channels,
-                self.num_outputs,
-                norm_layer,
-                upsample,
-                downsample,
-                op,
-                align_corners,
-                upsample_by_factor,
-                dilations,
+                self.out_channels, self.num_outputs, norm_layer, dilations=dilations, **fusion_options
             )
         self.grad_checkpointing = False
 
