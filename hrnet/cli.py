@@ -27,9 +27,22 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "tables":
+        from importlib.util import find_spec
+
         from .tables import print_tables
 
-        return print_tables()
+        status = print_tables()
+        if find_spec("mmdet") is None:
+            print("\nTable 7 (detection networks) needs mmdet, which builds them: make env (tools/setup_env.sh)")
+            return status
+        import warnings
+
+        # mmengine 0.10 imports pkg_resources (pinned setuptools < 81 keeps it); its deprecation notice is not ours.
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+        from .mm.table7 import print_table7
+        from .reproduce.rows import configs_dir
+
+        return 1 if print_table7(str(configs_dir())) else status
     from .checkpoint import CheckpointError, convert_file
 
     try:
