@@ -17,7 +17,8 @@ from .registry import MODELS
 from .units import NormLayer, batch_norm, conv_norm, make_units, step_geometry
 
 HEADS: tuple = (None, "v1", "v1h", "v2", "v2p", "cls")
-CLASSIFICATION_WIDTHS: tuple[int, ...] = (32, 64, 128, 256)  # bottleneck widths → 128 … 1024 channels
+CLASSIFICATION_WIDTHS: tuple[int, ...] = (32, 64, 128, 256)  # bottleneck widths of incre_modules
+INCRE_CHANNELS: tuple[int, ...] = tuple(4 * w for w in CLASSIFICATION_WIDTHS)  # their outputs: 128 … 1024
 CLASSIFICATION_FEATURES = 2048
 POOL_TYPES: tuple[str, ...] = ("avg", "max")  # the core's; the timm adapter takes every pool type of timm
 
@@ -161,7 +162,7 @@ def make_classification_head(
         make_units("bottleneck", c, width, 1, norm_layer, d)
         for c, width, d in zip(in_channels, CLASSIFICATION_WIDTHS, dilations)
     )
-    widths = [w * 4 for w in CLASSIFICATION_WIDTHS[: len(in_channels)]]
+    widths = list(INCRE_CHANNELS[: len(in_channels)])
     downsamp = nn.ModuleList()
     for level, (c_in, c_out) in enumerate(zip(widths[:-1], widths[1:])):
         stride, dilation = step_geometry(dilations, level)

@@ -22,7 +22,7 @@ from timm.models._features import feature_take_indices
 from torch import nn
 
 from ..fusion import check_choice
-from ..heads import CLASSIFICATION_FEATURES, CLASSIFICATION_WIDTHS
+from ..heads import CLASSIFICATION_FEATURES, INCRE_CHANNELS
 from ..model import HRNet
 from ..module import Stage, Transition
 from ..specs import ARCHS
@@ -41,6 +41,11 @@ MODEL_DEFAULTS: Dict[str, Dict[str, Any]] = {
 }
 FEATURE_LOCATIONS: tuple = ("incre", "")
 TIMM_HEAD_NAMES: Dict[str, Any] = {"classification": "cls", "": None}  # timm's spellings of ``head``
+
+
+def core_head(head: Optional[str]) -> Optional[str]:
+    """``head`` as :class:`hrnet.HRNet` names it (timm's spellings mapped, ours kept)."""
+    return TIMM_HEAD_NAMES.get(head, head) if isinstance(head, str) else head
 
 
 def _pretrained(**changes: Any) -> Dict[str, Any]:
@@ -100,10 +105,11 @@ class HighResolutionNet(HRNet):
         drop_rate: float = 0.0,
         **options: Any,
     ) -> None:
-        head = TIMM_HEAD_NAMES.get(head, head) if isinstance(head, str) else head
-        super().__init__(arch, head, num_classes=num_classes, drop_rate=drop_rate, **options)
+        # the core's classifier is not built (num_classes=0): timm's factory makes pooling and classifier below
+        super().__init__(arch, core_head(head), num_classes=0, drop_rate=drop_rate, **options)
         self.num_features = self.head_hidden_size = self.out_channels[0]
         if self.final_layer is not None:
+            self.num_classes = num_classes
             reference = self.final_layer[0].weight
             self.global_pool, self.head_drop, self.classifier = create_classifier(
                 CLASSIFICATION_FEATURES,
@@ -114,7 +120,7 @@ class HighResolutionNet(HRNet):
                 dtype=reference.dtype,
             )
             self.head_hidden_size = self.num_features * self.global_pool.feat_mult()
-        widths = [w * 4 for w in CLASSIFICATION_WIDTHS] if self.incre_modules is not None else self.branch_channels
+        widths = INCRE_CHANNELS if self.incre_modules is not None else self.branch_channels
         self.feature_info: List[Dict[str, Any]] = [dict(num_chs=self.spec.stem_width, reduction=2, module="stem")]
         self.feature_info += [
             dict(num_chs=c, reduction=r, module=f"stage{i + 1}")
@@ -305,8 +311,7 @@ def create_hrnet(name: str, pretrained: bool = False, **kwargs: Any) -> HRNet:
         model_cls, kwargs_filter = HRNetFeatures, ("num_classes", "global_pool")
         strict = kwargs.pop("pretrained_strict", False)  # the checkpoints also hold the classification head
     else:
-        head = kwargs.pop("head", "cls")
-        kwargs["head"] = TIMM_HEAD_NAMES.get(head, head) if isinstance(head, str) else head
+        kwargs["head"] = core_head(kwargs.pop("head", "cls"))
         model_cls, kwargs_filter = HighResolutionNet, None
         strict = kwargs.pop("pretrained_strict", kwargs["head"] == "cls" and not via_getter)
     model = build_model_with_cfg(
