@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -47,22 +47,22 @@ class DenseTaskNetwork(nn.Module):
         return self.predictor(self.body(x)[0])
 
 
-def pose_network(arch: str) -> nn.Module:
+def pose_network(arch: str, **options: Any) -> nn.Module:
     """Table 1's network: HRNetV1 (last fusion into the high-resolution map only) + 1×1 conv to 17 heatmaps."""
-    return DenseTaskNetwork(HRNet(arch, head="v1"), COCO_KEYPOINTS)
+    return DenseTaskNetwork(HRNet(arch, head="v1", **options), COCO_KEYPOINTS)
 
 
-def segmentation_network(arch: str) -> nn.Module:
+def segmentation_network(arch: str, **options: Any) -> nn.Module:
     """Table 3's network: HRNetV2 (bilinear concat, 1×1 conv + BN + ReLU at 15C) + 1×1 conv to 19 classes."""
-    return DenseTaskNetwork(HRNet(arch, head="v2", upsample="bilinear"), CITYSCAPES_CLASSES)
+    return DenseTaskNetwork(HRNet(arch, head="v2", upsample="bilinear", **options), CITYSCAPES_CLASSES)
 
 
-def classification_network(arch: str) -> nn.Module:
+def classification_network(arch: str, **options: Any) -> nn.Module:
     """The ImageNet network of the classification README: HRNet + the classification head, 1000 classes."""
-    return HRNet(arch, head="cls")
+    return HRNet(arch, head="cls", **options)
 
 
-TASKS: dict[str, Callable[[str], nn.Module]] = {
+TASKS: dict[str, Callable[..., nn.Module]] = {
     "pose": pose_network,
     "segmentation": segmentation_network,
     "classification": classification_network,
@@ -142,12 +142,40 @@ def equal_at_precision(value: float, printed: str, places: int | None = None) ->
     return f"{value:.{places}f}" == f"{float(printed):.{places}f}"
 
 
-def build_meta(task: str, arch: str) -> nn.Module:
-    """A task network with every tensor on the ``meta`` device: shape-only, no memory, same counts."""
+def build_meta(task: str, arch: str, **options: Any) -> nn.Module:
+    """A task network with every tensor on the ``meta`` device: shape-only, no memory, same counts. ``options``
+    go to :class:`hrnet.HRNet` (e.g. the §7 variants)."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}")
     with torch.device("meta"):
-        return TASKS[task](arch)
+        return TASKS[task](arch, **options)
+
+
+# §7 "Resolution maintenance": all four streams from the start, with equal depths, against the network of Table 1
+# (pose) and Table 3 (segmentation). The paper prints no count for the variant; it calls both "similar".
+ALL_STREAMS_ROWS = (("HRNetV1-W32 pose", "pose", "w32", (256, 192)),
+                    ("HRNetV2-W48 segmentation", "segmentation", "w48", (1024, 2048)))  # fmt: skip
+
+
+def count_all_streams() -> list[tuple[str, tuple[int, int], tuple[float, float], tuple[float, float]]]:
+    """Per row: name, input, (#Params M, GFLOPs) of the network and of its all-streams variant."""
+    return [
+        (name, size, complexity(build_meta(task, arch), size),
+         complexity(build_meta(task, arch, streams="parallel"), size))
+        for name, task, arch, size in ALL_STREAMS_ROWS
+    ]  # fmt: skip
+
+
+def print_all_streams() -> None:
+    print("\n§7, resolution maintenance: the network and its variant with all four streams from the start")
+    print("(the configs' `streams='parallel'`; the paper gives no numbers, it calls the two similar)")
+    print("| network | input | #Params | #Params all streams | GFLOPs | GFLOPs all streams |")
+    print("|---|---|---|---|---|---|")
+    for name, size, (params, gflops), (params_all, gflops_all) in count_all_streams():
+        print(
+            f"| {name} | {size[0]}×{size[1]} | {params:.2f}M | {params_all:.2f}M ({params_all / params:.2f}×) | "
+            f"{gflops:.2f} | {gflops_all:.2f} ({gflops_all / gflops:.2f}×) |"
+        )
 
 
 def count_rows(rows: tuple[PrintedRow, ...] = ROWS) -> list[tuple[float, float]]:
@@ -198,6 +226,7 @@ def print_tables() -> int:
             f"| {row.model} | {size} | {params:.2f}M | {row.params}M {printed_source} | {gflops:.2f} | "
             f"{row.gflops} | {mark} |"
         )
+    print_all_streams()
     print("\nSources:")
     for index, source in enumerate(sources, start=1):
         print(f"  [S{index}] {source}")

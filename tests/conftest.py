@@ -91,3 +91,24 @@ def randomize_norm_stats(model: nn.Module, seed: int = 0) -> nn.Module:
 @pytest.fixture
 def rng() -> torch.Generator:
     return torch.Generator().manual_seed(0)
+
+
+# §7's fusion scopes as the paper counts them (Table 12): (a) the final fusion alone, 1; (b) across stages, 3;
+# (c) within and across stages, 8 (stage 2: 1 module, stage 3: 4, stage 4: 3).
+PAPER_FUSIONS = {"final": 1, "across": 3, "within": 8}
+HEAD_TYPES = {None: "BranchMaps", "v1": "BranchMaps", "v1h": "V1hHead", "v2": "V2Head"}
+
+
+def assert_ablation_applied(options: dict, backbone: nn.Module) -> None:
+    """The §7 options a config gives ``hrnet.HRNet`` (``options``: its backbone dict) are in the model the framework
+    built: the number of fusions, how they downsample and combine, how many streams stage 2 runs, the head."""
+    from hrnet.fusion import DownTransform, MultiResolutionFusion
+
+    fusions = [m for m in backbone.modules() if isinstance(m, MultiResolutionFusion)]
+    assert len(fusions) == PAPER_FUSIONS[options.get("fusion", "within")]
+    downsample = options.get("fusion_downsample", "conv")
+    modes = {m.mode for fusion in fusions for m in fusion.modules() if isinstance(m, DownTransform)}
+    assert modes == {downsample} or (not modes and options.get("fusion") == "final"), modes
+    assert {fusion.multiply for fusion in fusions} == {options.get("fusion_op", "sum") == "mul"}
+    assert len(backbone.stage2[0].branches) == (4 if options.get("streams") == "parallel" else 2)
+    assert type(backbone.head).__name__ == HEAD_TYPES[options.get("head")]

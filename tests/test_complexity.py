@@ -134,3 +134,19 @@ def test_meta_and_cpu_counts_agree_and_mode_is_restored():
 def test_bad_input_is_a_value_error(model, size, in_chans, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         complexity(model, size, in_chans=in_chans)
+
+
+def test_the_all_streams_variant_is_counted_beside_the_network_it_varies(capsys) -> None:
+    """§7's all-streams variant next to Table 1's W32 pose and Table 3's W48 segmentation networks (as printed there:
+    28.5M / 7.1 and 65.9M / 696.2); the variant runs four streams in every stage, so it is larger in both."""
+    from hrnet.tables import count_all_streams, print_all_streams
+
+    (pose, pose_size, pose_base, pose_all), (seg, seg_size, seg_base, seg_all) = count_all_streams()
+    assert pose_size == (256, 192) and seg_size == (1024, 2048)
+    assert (round(pose_base[0], 1), round(pose_base[1], 1)) == (28.5, 7.1)
+    assert (round(seg_base[0], 1), round(seg_base[1], 1)) == (65.9, 696.2)
+    assert pose_all[0] > pose_base[0] and pose_all[1] > pose_base[1]
+    assert seg_all[0] > seg_base[0] and seg_all[1] > seg_base[1]
+    print_all_streams()
+    out = capsys.readouterr().out
+    assert f"{pose_all[0]:.2f}M" in out and f"{seg_all[1]:.2f}" in out

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import NEEDS_OPENMMLAB, NEEDS_TIMM, max_rel_diff
+from conftest import NEEDS_OPENMMLAB, NEEDS_TIMM, assert_ablation_applied, max_rel_diff
 
 pytest.importorskip("mmdet", reason=NEEDS_OPENMMLAB)
 timm = pytest.importorskip("timm", reason=NEEDS_TIMM)
@@ -34,6 +34,7 @@ from hrnet.mm.synthetic import write_coco_instances  # noqa: E402
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "det"
 CONFIGS = sorted(CONFIG_DIR.glob("*.py"))
+ABLATIONS = sorted((CONFIG_DIR / "ablation").glob("*.py"))  # §7: Fig. 10 (b)
 NAME = re.compile(r"^mmdet_(?P<model>[a-z-]+)_hrnetv2p-w(?P<width>\d+)_(?P<schedule>\w+)_coco-800x1333$")
 
 # Table 7 of the paper, #param. (M) of the whole detector (H-x = HRNetV2p-Wx). Its Faster R-CNN column is left
@@ -175,6 +176,28 @@ def test_config_trains_and_validates_with_coco_metric(path: Path, coco_root: Pat
     for kind in kinds:  # ground truth exists at every IoU threshold, so COCOeval gives an AP in [0, 1]
         for key in (f"coco/{kind}_mAP", f"coco/{kind}_mAP_50", f"coco/{kind}_mAP_75"):
             assert isinstance(metrics[key], float) and 0.0 <= metrics[key] <= 1.0, (key, metrics)
+
+
+@pytest.mark.parametrize("path", ABLATIONS, ids=[p.stem[6:] for p in ABLATIONS])
+def test_ablation_config_trains_and_validates(path: Path, coco_root: Path, tmp_path: Path) -> None:
+    """Fig. 10 (b): Faster R-CNN on HRNetV1 / V1h / V2p builds with that representation under the V2p pyramid, trains
+    a step and is scored by mmdet's CocoMetric; the pyramid reads C (V1) or 15C (V1h, V2p) channels at 1/4."""
+    config = Config.fromfile(str(path))
+    options = dict(config.model.backbone)
+    runner = Runner.from_cfg(runner_config(config, coco_root, tmp_path))
+    detector = runner.model
+    assert_ablation_applied(options, detector.backbone)
+    runner.train()
+    assert math.isfinite(runner.message_hub.get_scalar("train/loss").current())
+    metrics = runner.val()
+    assert isinstance(metrics["coco/bbox_mAP"], float) and 0.0 <= metrics["coco/bbox_mAP"] <= 1.0, metrics
+
+    width = detector.backbone.spec.width
+    with torch.no_grad():
+        maps = detector.backbone.eval()(torch.zeros(1, 3, 64, 96))
+    assert sum(m.shape[1] for m in maps) == sum(detector.neck.in_channels)
+    assert sum(detector.neck.in_channels) == (width if options.get("head") == "v1" else 15 * width)
+    assert maps[0].shape[-2:] == (16, 24)
 
 
 def test_open_mmlab_checkpoint_loads_into_the_backbone(tmp_path: Path, monkeypatch) -> None:

@@ -8,7 +8,8 @@ import math
 from pathlib import Path
 
 import pytest
-from conftest import NEEDS_OPENMMLAB
+import torch
+from conftest import NEEDS_OPENMMLAB, assert_ablation_applied
 
 pytest.importorskip("mmpose", reason=NEEDS_OPENMMLAB)
 
@@ -23,6 +24,8 @@ IMAGE_SIZE = (128, 96)  # height, width of the synthetic photos
 SAMPLES = 2  # images per split, one person each
 
 COCO_METRICS = ("AP", "AP .5", "AP .75", "AP (M)", "AP (L)", "AR", "AR .5", "AR .75", "AR (M)", "AR (L)")
+
+ABLATIONS = sorted((CONFIGS / "ablation").glob("*.py"))  # §7: Table 12, Fig. 9 and the studies of its text
 
 # Each config with the paper's #params for its network (Table 1).
 ROWS = [
@@ -82,3 +85,25 @@ def test_config_trains_and_validates(config, paper_params, tmp_path, monkeypatch
     assert all(isinstance(v, float) and -1 <= v <= 1 for v in metrics.values()), metrics  # -1: no GT of that size
     assert runner.model.head.out_channels == len(COCO_KEYPOINTS)
     assert round(sum(p.numel() for p in runner.model.parameters()) / 1e6, 1) == paper_params
+
+
+@pytest.mark.parametrize("path", ABLATIONS, ids=[path.stem[7:] for path in ABLATIONS])
+def test_ablation_config_trains_and_validates(path: Path, tmp_path, monkeypatch) -> None:
+    """Each §7 pose study builds with its option in the model, trains a step and is scored by mmpose; its heatmaps
+    come at the resolution of the map they are predicted from (1/4 of the input for map 0, 1/8 for map 1, …)."""
+    cfg = Config.fromfile(path)
+    options = dict(cfg.model.backbone)
+    if "scratch" in path.stem:  # "trained from scratch": no ImageNet start
+        assert options.get("init_cfg") is None
+    monkeypatch.chdir(tmp_path)
+    write_coco(cfg)
+    runner, loss, metrics = train_and_validate(for_cpu(cfg))
+
+    assert math.isfinite(loss) and loss > 0
+    assert set(metrics) == {f"coco/{name}" for name in COCO_METRICS}
+    model = runner.model
+    assert_ablation_applied(options, model.backbone)
+    branch = cfg.model.neck.select_index if "neck" in cfg.model else 0
+    with torch.no_grad():
+        heatmaps = model.head.forward(model.extract_feat(torch.zeros(1, 3, 256, 192)))
+    assert heatmaps.shape == (1, len(COCO_KEYPOINTS), 64 >> branch, 48 >> branch)

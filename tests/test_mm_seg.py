@@ -8,7 +8,8 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from conftest import NEEDS_OPENMMLAB
+import torch
+from conftest import NEEDS_OPENMMLAB, assert_ablation_applied
 from torch import nn
 
 pytest.importorskip("mmseg", reason=NEEDS_OPENMMLAB)
@@ -27,6 +28,8 @@ from hrnet.mm.synthetic import write_cityscapes, write_lip, write_pascal_context
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "seg"
 SHRINK = 8  # every image size of a config's pipelines is divided by this on CPU
 SAMPLES = 2  # per split
+
+ABLATIONS = sorted((CONFIGS / "ablation").glob("*.py"))  # §7: Table 12, Fig. 10 (a) and the studies of its text
 
 # LIP's 20 labels in id order, as its release documents them (0 is background).
 LIP_RELEASE_LABELS = (
@@ -109,6 +112,30 @@ def test_config_trains_and_validates(config, dataset, paper_params, tmp_path, mo
     assert heads[-1].num_classes == len(runner.val_dataloader.dataset.metainfo["classes"])
     if paper_params is not None:
         assert round(sum(p.numel() for p in runner.model.parameters()) / 1e6, 1) == paper_params
+
+
+@pytest.mark.parametrize("path", ABLATIONS, ids=[path.stem[6:] for path in ABLATIONS])
+def test_ablation_config_trains_and_validates(path: Path, tmp_path, monkeypatch) -> None:
+    """Each §7 segmentation study builds with its option in the model, trains a step and is scored by mmseg; the
+    representation the head concatenates has the paper's width: C (V1), 15C (V1h, V2), at 1/4 of the input."""
+    cfg = Config.fromfile(path)
+    options = dict(cfg.model.backbone)
+    if "scratch" in path.stem:  # "trained from scratch": no ImageNet start
+        assert cfg.model.pretrained is None
+    dataset = "cityscapes" if "cityscapes" in path.stem else "pascal-context"
+    monkeypatch.chdir(tmp_path)
+    WRITERS[dataset](Path(cfg.train_dataloader.dataset.data_root))
+    runner, loss, metrics = train_and_validate(for_cpu(cfg))
+
+    assert math.isfinite(loss) and loss > 0
+    assert {"aAcc", "mIoU", "mAcc"} <= set(metrics)
+    model = runner.model
+    assert_ablation_applied(options, model.backbone)
+    width = model.backbone.spec.width
+    with torch.no_grad():
+        maps = model.extract_feat(torch.zeros(1, 3, 64, 128))  # what the decode head concatenates at 1/4
+    assert sum(m.shape[1] for m in maps) == (width if options.get("head") == "v1" else 15 * width)
+    assert maps[0].shape[-2:] == (16, 32) and model.decode_head.in_channels == [m.shape[1] for m in maps]
 
 
 def test_lip_dataset_has_the_release_labels() -> None:

@@ -15,6 +15,7 @@ from hrnet.cli import main as hrnet_main
 from hrnet.reproduce.workdir import MANIFEST, RECORD
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+EXHIBIT_PREFIX = {"Table ": "", "Fig. ": "fig", "§": "sec"}  # how --list keys what the first line names
 
 
 def hrnet(capsys, *argv: str) -> tuple[int, str, str]:
@@ -33,16 +34,36 @@ def test_list_names_every_config_with_its_paper_numbers(capsys) -> None:
     assert code == 0
     lines = out.splitlines()[1:]
     configs = sorted(CONFIGS.glob("*/*.py"))
-    assert len(configs) == 36
-    for config in configs:
-        listed = [line.split() for line in lines if line.endswith(f"{config.parent.name}/{config.name}")]
+    ablations = sorted(CONFIGS.glob("*/ablation/*.py"))
+    assert len(configs) == 36 and len(ablations) == 31
+    for config in configs + ablations:
+        in_folder = config.relative_to(CONFIGS).as_posix()
+        listed = [line.split() for line in lines if line.endswith(in_folder)]
         assert listed, f"{config} is not listed"
-        table = re.match(r"# Paper Table (\d+),", config.read_text()).group(1)
-        assert {fields[0] for fields in listed} == {table}
-        framework = {"pose": "mmpose", "seg": "mmseg", "det": "mmdet"}[config.parent.name]
+        kind, number = re.match(r"# Paper (Table |Fig\. |§)(\d+)", config.read_text()).groups()
+        assert {fields[0] for fields in listed} == {EXHIBIT_PREFIX[kind] + number}
+        assert (config in ablations) == (kind != "Table " or number == "12")  # §7's studies live in ablation/
+        framework = {"pose": "mmpose", "seg": "mmseg", "det": "mmdet"}[in_folder.split("/")[0]]
         assert {fields[-2] for fields in listed} == {framework}
         printed = [fields[-3] for fields in listed]
-        assert sorted(printed) == sorted(first_line_numbers(config)), (config, printed)
+        assert sorted(printed) == sorted(first_line_numbers(config) or ["plotted"]), (config, printed)
+
+
+# The §7 studies as the paper gives them: Table 12 (a)-(c) for pose and segmentation, Fig. 9's three maps for two
+# networks, Fig. 10's V1 / V1h / V2 on two data sets and V1 / V1h / V2p for Faster R-CNN at two schedules, and the
+# numbers of §7's text (bilinear downsampling, multiplication, all streams from the start: pose and segmentation;
+# HRNetV2-W32 pose).
+EXHIBIT_ROWS = {"12": 6, "fig9": 6, "fig10": 12, "sec7": 7}
+
+
+@pytest.mark.parametrize("spelling, key", [("12", "12"), ("table12", "12"), ("Fig. 9", "fig9"), ("fig10", "fig10"),
+                                           ("§7", "sec7"), ("sec7", "sec7")])  # fmt: skip
+def test_every_exhibit_of_section_7_runs_its_rows(capsys, tmp_path, spelling, key) -> None:
+    code, out, _ = hrnet(capsys, spelling, "--work-dir", str(tmp_path / "w"), "--dry-run")
+    assert code == 0
+    commands = parse_dry_run(out)
+    assert len(commands) == EXHIBIT_ROWS[key]
+    assert all("/ablation/" in argv[4] for argv in commands)
 
 
 def test_list_gives_both_numbers_of_the_instance_segmentation_rows(capsys) -> None:
@@ -120,8 +141,10 @@ def test_smoke_dry_run_names_the_untrained_test_and_the_training(capsys, tmp_pat
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["9", "faster-rcnn_hrnetv2p-w18_1x_coco-800x1333"], "table 9 has no row 'faster-rcnn_hrnetv2p-w18_1x"),
-        (["2"], "no reproducible rows for table '2'; expected one of"),
+        (["9", "faster-rcnn_hrnetv2p-w18_1x_coco-800x1333"], "Table 9 has no row 'faster-rcnn_hrnetv2p-w18_1x"),
+        (["2"], "no reproducible rows for '2'; expected one of"),
+        (["fig99"], "no reproducible rows for 'fig99'; expected one of"),
+        (["figure"], "expected a table (e.g. 1 or table1), a figure (fig10) or a section (sec7), got 'figure'"),
         (["1", "--launcher", "none", "--gpus", "2"], "--launcher none runs one process"),
         (["1", "--launcher", "slurm"], "--launcher slurm needs --partition"),
         (["1", "--cfg-options", "lr"], "--cfg-options takes KEY=VALUE pairs, got 'lr'"),

@@ -224,9 +224,30 @@ def test_collect_shows_done_training_failed_and_missing_rows(uninterrupted, tmp_
     assert rows[training.name]["progress"].startswith(f"iter {ITERS}/{ITERS}, eta")
     assert rows[failed.name]["state"] == "failed"
     table = (work_dir / "results.md").read_text()
-    assert "| 3 | HRNetV2-W48 + OCR, Cityscapes val (single scale, no flipping) |" in table
+    assert "| Table 3 | HRNetV2-W48 + OCR, Cityscapes val (single scale, no flipping) |" in table
     assert "0 of 3" not in table and "1 of 3 numbers reproduced" in table
     assert (work_dir / "results.png").stat().st_size > 1000
+
+
+def test_collect_shows_a_figures_row_without_a_printed_number(uninterrupted, tmp_path, capsys) -> None:
+    """Fig. 10 plots its bars without numbers in the text: ours is shown, the paper's cell says so, no difference."""
+    from hrnet.cli import main as hrnet_main
+
+    work_dir = tmp_path / "fig10"
+    work_dir.mkdir()
+    (work_dir / "reproduce.json").write_text(json.dumps(dict(table="fig10")))
+    shutil.copytree(uninterrupted / "seg", work_dir / "hrnetv2-w48_120k_cityscapes-512x1024")
+
+    assert hrnet_main(["reproduce", "collect", "--work-dir", str(work_dir)]) == 1  # 11 of its 12 rows not started
+    capsys.readouterr()
+    with (work_dir / "results.csv").open() as file:
+        rows = {row["row"]: row for row in csv.DictReader(file)}
+    assert len(rows) == 12 and {row["exhibit"] for row in rows.values()} == {"Fig. 10"}
+    done = rows["hrnetv2-w48_120k_cityscapes-512x1024"]
+    assert done["state"] == "done" and float(done["ours"]) >= 0 and done["paper"] == "plotted"
+    assert done["difference"] == ""
+    table = (work_dir / "results.md").read_text()
+    assert "| Fig. 10 | HRNetV2-W48 | Cityscapes val (single scale, no flipping) | mIoU | plotted |" in table
 
 
 # ------------------------------------------------------------------------------------------ safe loading

@@ -1,11 +1,12 @@
 """``hrnet reproduce``: train and test the paper's rows with the frameworks' Runners, and tabulate the results.
 
     hrnet reproduce --list
-    hrnet reproduce TABLE [ROW ...] --work-dir DIR [--launcher none|pytorch|slurm] [--gpus N] [--nodes N]
+    hrnet reproduce EXHIBIT [ROW ...] --work-dir DIR [--launcher none|pytorch|slurm] [--gpus N] [--nodes N]
                     [--partition P] [--cfg-options k=v ...] [--dry-run]
     hrnet reproduce collect --work-dir DIR
     hrnet reproduce smoke [--task pose|seg|det|all] --work-dir DIR [launcher options] [--dry-run]
 
+EXHIBIT is a table (``1``), a figure (``fig10``) or the text of a section (``sec7``), as ``--list`` shows them.
 Running the same command again resumes: done rows are skipped, an interrupted row continues from its last
 checkpoint. Exit status: 0 when every row is done (smoke: every task reached its threshold), 1 otherwise,
 2 for bad input.
@@ -19,7 +20,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from .rows import ReproduceError, Row, all_rows, select_rows
+from .rows import ReproduceError, Row, all_rows, exhibit_title, select_rows
 
 say = functools.partial(print, flush=True)
 SMOKE_CHOICES = ("pose", "seg", "det", "all")
@@ -29,7 +30,11 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="hrnet reproduce", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("target", nargs="*", help="TABLE [ROW ...], or 'collect', or 'smoke'")
+    p.add_argument(
+        "target",
+        nargs="*",
+        help="EXHIBIT [ROW ...] (a table: 1, a figure: fig10, a section's text: sec7), 'collect', 'smoke'",
+    )
     p.add_argument("--list", action="store_true", help="list every reproducible row and exit")
     p.add_argument("--work-dir", type=Path, help="one folder per table (or smoke); a subfolder per row")
     p.add_argument("--launcher", choices=("none", "pytorch", "slurm"), default="none")
@@ -45,12 +50,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def list_rows(rows: list[Row]) -> str:
-    header = ("table", "row", "metric", "paper", "framework", "config")
+    header = ("exhibit", "row", "metric", "paper", "framework", "config")
     lines = [header]
     for row in rows:
         for metric in row.metrics:
-            config = f"{row.config.parent.name}/{row.config.name}"
-            lines.append((row.table, row.name, metric.name, metric.printed, row.framework, config))
+            lines.append((row.table, row.name, metric.name, metric.printed, row.framework, row.config_in_folder))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines)
 
@@ -91,7 +95,7 @@ def collect_dir(work_dir: Path) -> bool:
         found = [r for r in found if r.trained is not None or r.state != "not started"]
         ok = all(r.passed for r in found)
     else:
-        found = collect(select_rows(table, []), work_dir, f"hrnet reproduce: table {table}")
+        found = collect(select_rows(table, []), work_dir, f"hrnet reproduce: {exhibit_title(table)}")
         ok = all(r.state == "done" for r in found)
     say((work_dir / "results.md").read_text())
     say(f"written: {work_dir / 'results.md'}, results.csv, results.png")

@@ -7,10 +7,10 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from .rows import Row
+from .rows import PLOTTED, Row
 from .workdir import RowRecord, describe_progress, final_metrics, row_state, training_progress
 
-COLUMNS = ("table", "row", "framework", "metric", "paper", "ours", "difference", "state", "progress", "config")
+COLUMNS = ("exhibit", "row", "framework", "metric", "paper", "ours", "difference", "state", "progress", "config")
 
 
 @dataclass(frozen=True)
@@ -19,14 +19,14 @@ class Result:
 
     row: Row
     metric: str
-    paper: float
+    paper: float | None  # None: a figure's bar, no number in the paper's text
     ours: float | None
     state: str
     progress: str
 
     @property
     def difference(self) -> float | None:
-        return None if self.ours is None else self.ours - self.paper
+        return None if self.ours is None or self.paper is None else self.ours - self.paper
 
 
 def results(rows: list[Row], work_dir: Path) -> list[Result]:
@@ -59,13 +59,17 @@ def _number(value: float | None, signed: bool = False) -> str:
     return f"{value:+.2f}" if signed else f"{value:.2f}"
 
 
+def _paper(result: Result) -> str:
+    return PLOTTED if result.paper is None else f"{result.paper:.2f}"
+
+
 def write_csv(found: list[Result], path: Path) -> None:
     with path.open("w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(COLUMNS)
         for r in found:
             writer.writerow(
-                (r.row.table, r.row.name, r.row.framework, r.metric, r.paper, _number(r.ours),
+                (r.row.exhibit, r.row.name, r.row.framework, r.metric, _paper(r), _number(r.ours),
                  _number(r.difference, signed=True), r.state, r.progress, r.row.config.name)
             )  # fmt: skip
 
@@ -76,14 +80,14 @@ def markdown(found: list[Result], title: str) -> str:
         "",
         "Ours: the framework's own test metric of each row's final model; paper: the number printed in the paper.",
         "",
-        "| table | row | paper's setting | metric | paper | ours | difference | state |",
+        "| exhibit | row | paper's setting | metric | paper | ours | difference | state |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in found:
         state = f"{r.state} ({r.progress})" if r.progress else r.state
         ours, difference = _number(r.ours) or "–", _number(r.difference, signed=True) or "–"
         lines.append(
-            f"| {r.row.table} | {r.row.title} | {r.row.setting} | {r.metric} | {r.paper:.2f} | {ours} "
+            f"| {r.row.exhibit} | {r.row.title} | {r.row.setting} | {r.metric} | {_paper(r)} | {ours} "
             f"| {difference} | {state} |"
         )
     done = sum(r.state == "done" for r in found)
@@ -94,12 +98,14 @@ def markdown(found: list[Result], title: str) -> str:
 def chart(found: list[Result], path: Path, title: str) -> None:
     """Paper and ours side by side, one pair of bars per printed number."""
     plt = pyplot()
-    labels = [f"T{r.row.table} {r.row.name}\n{r.metric}" for r in found]
+    labels = [f"{r.row.exhibit} {r.row.name}\n{r.metric}" for r in found]
     positions = range(len(found))
     fig, axis = plt.subplots(figsize=(max(6.0, 0.9 * len(found) + 2), 4.5))
-    axis.bar([p - 0.2 for p in positions], [r.paper for r in found], 0.4, label="paper", color="#9aa5b1")
+    axis.bar([p - 0.2 for p in positions], [r.paper or 0.0 for r in found], 0.4, label="paper", color="#9aa5b1")
     axis.bar([p + 0.2 for p in positions], [r.ours or 0.0 for r in found], 0.4, label="ours (test)", color="#2f6db5")
     for p, r in zip(positions, found):
+        if r.paper is None:
+            axis.text(p - 0.2, 0.5, "in the figure", rotation=90, ha="center", va="bottom", fontsize=7)
         if r.ours is None:
             axis.text(p + 0.2, 0.5, r.state, rotation=90, ha="center", va="bottom", fontsize=7)
     axis.set_xticks(list(positions), labels, rotation=60, ha="right", fontsize=7)

@@ -1,5 +1,12 @@
-"""The paper's rows that can be reproduced: one per config under ``configs/``, read from the config's first line
-(``# Paper Table N, <row>: <data set> <metric> <value>[, <metric> <value>]``), so a new config is a new row."""
+"""The paper's rows that can be reproduced: one per config under ``configs/<task>/`` and ``configs/<task>/ablation/``
+(the §7 studies), read from the config's first line, so a new config is a new row::
+
+    # Paper Table N, <row>: <data set> <metric> <value>[, <metric> <value>]
+    # Paper Fig. N (a), <row>: <data set> <metric> plotted        (a bar of a figure: no number in the text)
+    # Paper §7, <row>: <data set> <metric> <value>                 (a number stated in the section's text)
+
+An exhibit (a table, a figure, a section's text) is named on the command line as ``1`` / ``table1``, ``fig10`` /
+``Fig. 10``, ``sec7`` / ``§7``."""
 
 from __future__ import annotations
 
@@ -17,8 +24,13 @@ METRIC_KEYS = {
     ("det", "mask AP"): ("coco/segm_mAP", 100.0),
 }
 FRAMEWORKS = {"pose": "mmpose", "seg": "mmseg", "det": "mmdet"}
-HEADER = re.compile(r"^# Paper Table (?P<table>\d+), (?P<title>.+?): (?P<result>.+)$")
-PRINTED = re.compile(r"(?P<metric>mask AP|box AP|AP|mIoU) (?P<value>\d+(?:\.\d+)?)")
+HEADER = re.compile(
+    r"^# Paper (?P<kind>Table |Fig\. |§)(?P<number>\d+)(?: \([a-z]\))?, (?P<title>.+?): (?P<result>.+)$"
+)
+PRINTED = re.compile(r"(?P<metric>mask AP|box AP|AP|mIoU) (?P<value>\d+(?:\.\d+)?|plotted)")
+EXHIBIT_KINDS = {"Table ": "", "Fig. ": "fig", "§": "sec"}  # as the header spells it → prefix of the exhibit's key
+ROW_FOLDERS = ("", "ablation")  # under configs/<task>/: the result tables, and the §7 studies
+PLOTTED = "plotted"  # a figure's bar: the paper gives no number in its text
 
 
 class ReproduceError(ValueError):
@@ -30,8 +42,8 @@ class PaperMetric:
     """One number the paper prints for a row, and where the framework reports ours."""
 
     name: str  # as the paper calls it: 'AP', 'mIoU', 'box AP', 'mask AP'
-    paper: float  # the printed value, in the paper's units
-    printed: str  # as printed, e.g. '54.0'
+    paper: float | None  # the printed value, in the paper's units; None for a figure's bar
+    printed: str  # as printed, e.g. '54.0', or 'plotted'
     key: str  # the framework's metric key, e.g. 'coco/AP'
     scale: float  # framework value × scale = the paper's units
 
@@ -40,7 +52,7 @@ class PaperMetric:
 class Row:
     """One row of one of the paper's tables, reproduced by training and testing one config."""
 
-    table: str  # '1', '3', ...
+    table: str  # the exhibit's key: '1', '12' (Table N), 'fig10' (Fig. N), 'sec7' (§N's text)
     name: str  # the config's file name without framework prefix and suffix: 'hrnetv1-w32_210e_coco-256x192'
     title: str  # the row as the config's first line describes it
     result: str  # the paper's result text: data set, split, test protocol and numbers
@@ -51,6 +63,17 @@ class Row:
     @property
     def framework(self) -> str:
         return FRAMEWORKS[self.task]
+
+    @property
+    def config_in_folder(self) -> str:
+        """The config's path under the configs folder: 'pose/<file>' or 'pose/ablation/<file>'."""
+        depth = 3 if self.config.parent.name in ROW_FOLDERS[1:] else 2
+        return "/".join(self.config.parts[-depth:])
+
+    @property
+    def exhibit(self) -> str:
+        """The exhibit as the paper names it: 'Table 12', 'Fig. 10', '§7'."""
+        return exhibit_title(self.table)
 
     @property
     def setting(self) -> str:
@@ -70,9 +93,36 @@ def configs_dir() -> Path:
     return folder
 
 
+def exhibit_key(kind: str, number: str) -> str:
+    return EXHIBIT_KINDS[kind] + str(int(number))
+
+
+def exhibit_title(key: str) -> str:
+    for kind, prefix in sorted(EXHIBIT_KINDS.items(), key=lambda item: -len(item[1])):
+        if key.startswith(prefix):
+            return kind + key[len(prefix) :]
+    raise ReproduceError(f"not an exhibit key: {key!r}")
+
+
+def exhibit_order(key: str) -> tuple[int, int]:
+    """Tables, then figures, then sections' text, each by number."""
+    prefix = key.rstrip("0123456789")
+    return list(EXHIBIT_KINDS.values()).index(prefix), int(key[len(prefix) :])
+
+
+def parse_exhibit(text: str) -> str:
+    """The key of what a user typed: '12', 'table12', 'Table 12', 'fig10', 'Fig. 10', 'sec7', '§7'."""
+    words = re.sub(r"[\s.]", "", text.lower())
+    match = re.fullmatch(r"(table|fig|figure|sec|section|§)?(\d+)", words)
+    if match is None:
+        raise ReproduceError(f"expected a table (e.g. 1 or table1), a figure (fig10) or a section (sec7), got {text!r}")
+    prefix = {"fig": "fig", "figure": "fig", "sec": "sec", "section": "sec", "§": "sec"}.get(match[1] or "", "")
+    return prefix + str(int(match[2]))
+
+
 def read_row(config: Path) -> Row:
     """The row a config reproduces, from its first line."""
-    task = config.parent.name
+    task = config.parent.parent.name if config.parent.name in ROW_FOLDERS[1:] else config.parent.name
     if task not in FRAMEWORKS:
         raise ReproduceError(f"{config}: expected a config under one of {sorted(FRAMEWORKS)}/")
     with config.open(encoding="utf-8") as file:
@@ -80,45 +130,49 @@ def read_row(config: Path) -> Row:
     header = HEADER.match(first)
     if header is None:
         raise ReproduceError(
-            f"{config}: first line must read '# Paper Table N, <row>: <metric> <value>', got {first!r}"
+            f"{config}: first line must read '# Paper Table N, <row>: <metric> <value>' (or 'Fig. N', '§N'; the "
+            f"value 'plotted' for a figure's bar), got {first!r}"
         )
     metrics = []
     for printed in PRINTED.finditer(header["result"]):
         if (task, printed["metric"]) not in METRIC_KEYS:
             raise ReproduceError(f"{config}: no {FRAMEWORKS[task]} metric for the paper's {printed['metric']!r}")
         key, scale = METRIC_KEYS[task, printed["metric"]]
-        metrics.append(PaperMetric(printed["metric"], float(printed["value"]), printed["value"], key, scale))
+        value = None if printed["value"] == PLOTTED else float(printed["value"])
+        metrics.append(PaperMetric(printed["metric"], value, printed["value"], key, scale))
     if not metrics:
         raise ReproduceError(f"{config}: its first line names no metric and value: {first!r}")
     prefix = FRAMEWORKS[task] + "_"
     name = config.stem[len(prefix) :] if config.stem.startswith(prefix) else config.stem
-    return Row(header["table"], name, header["title"], header["result"].rstrip("."), task, config, tuple(metrics))
+    table = exhibit_key(header["kind"], header["number"])
+    return Row(table, name, header["title"], header["result"].rstrip("."), task, config, tuple(metrics))
 
 
 def all_rows(folder: Path | None = None) -> list[Row]:
-    """Every reproducible row, ordered by table, then as the configs sort."""
+    """Every reproducible row, ordered by exhibit, then as the configs sort."""
     folder = folder or configs_dir()
-    rows = [read_row(path) for task in FRAMEWORKS for path in sorted((folder / task).glob("*.py"))]
-    return sorted(rows, key=lambda row: (int(row.table), row.task, row.name))
+    paths = [path for task in FRAMEWORKS for sub in ROW_FOLDERS for path in sorted((folder / task / sub).glob("*.py"))]
+    rows = [read_row(path) for path in paths]
+    return sorted(rows, key=lambda row: (exhibit_order(row.table), row.task, row.name))
 
 
 def table_numbers(rows: list[Row]) -> list[str]:
-    return sorted({row.table for row in rows}, key=int)
+    return sorted({row.table for row in rows}, key=exhibit_order)
 
 
 def select_rows(table: str, names: list[str], folder: Path | None = None) -> list[Row]:
-    """The rows of ``table`` ('1' or 'table1'), all of them or the ones named, in the table's order."""
+    """The rows of ``table`` ('1', 'table1', 'fig10', 'sec7'), all of them or the ones named, in the table's order."""
     rows = all_rows(folder)
-    number = table.lower().removeprefix("table").strip()
+    number = parse_exhibit(table)
     in_table = [row for row in rows if row.table == number]
     if not in_table:
-        raise ReproduceError(f"no reproducible rows for table {table!r}; expected one of {table_numbers(rows)}")
+        raise ReproduceError(f"no reproducible rows for {table!r}; expected one of {table_numbers(rows)}")
     if not names:
         return in_table
     known = {row.name: row for row in in_table}
     unknown = [name for name in names if name not in known]
     if unknown:
         raise ReproduceError(
-            f"table {number} has no row {', '.join(map(repr, unknown))}; its rows are: {', '.join(known)}"
+            f"{exhibit_title(number)} has no row {', '.join(map(repr, unknown))}; its rows are: {', '.join(known)}"
         )
     return [row for row in in_table if row.name in names]

@@ -96,7 +96,7 @@ def run_rows(
         launch.check_installed()
     ok = True
     for number, row in enumerate(rows, 1):
-        label = f"[{number}/{len(rows)}] table {row.table} {row.name}"
+        label = f"[{number}/{len(rows)}] {row.exhibit} {row.name}"
         row_dir = work_dir / row.name
         if row_state(row_dir) == "done":
             say(f"{label}: done, skipped")
