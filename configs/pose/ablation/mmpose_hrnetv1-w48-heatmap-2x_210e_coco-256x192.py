@@ -1,18 +1,13 @@
 # Paper Fig. 9, HRNetV1-W48 heatmaps from the medium-resolution map (2x, 1/8), 256×192: COCO val AP plotted.
-_base_ = '../mmpose_hrnetv1-w48_210e_coco-256x192.py'
+_base_ = './mmpose_hrnetv1-w32-heatmap-2x_210e_coco-256x192.py'  # the same study; only the width changes
 
-# §7 "Representations of different resolutions": the network (ImageNet-pretrained) ends in four fused maps and the
-# heatmaps are predicted from map 1 of them (1/8 of the input, 2^1 × 48 channels), at that map's resolution.
-# mmpose's FeatureMapProcessor neck selects the map. The paper trained one network with a heatmap output per map;
-# here each map is its own run (the three runs share everything else). The Gaussian keeps sigma 2 heatmap pixels.
-__branch = 1
-codec = dict(type='MSRAHeatmap', input_size=(192, 256), heatmap_size=(48 >> __branch, 64 >> __branch), sigma=2)
+__width = 48  # names starting with '__' are left out of the config by mmengine
 model = dict(
-    backbone=dict(head=None, multiscale_output=True),  # the four maps of the last fusion
-    neck=dict(type='FeatureMapProcessor', select_index=__branch),
-    head=dict(in_channels=48 << __branch, decoder=codec))
-train_dataloader = dict(
-    dataset=dict(pipeline=[
-        dict(step, encoder=codec) if step['type'] == 'GenerateTarget' else step for step in _base_.train_pipeline]))
-# The last fusion's outputs into the other maps take no part in the loss.
-find_unused_parameters = True
+    backbone=dict(
+        _delete_=True,
+        type='hrnet.HRNet',
+        arch=f'w{__width}',
+        multiscale_output=True,
+        init_cfg=dict(type='Pretrained', checkpoint='https://download.openmmlab.com/mmpose/pretrain_models/'
+                      'hrnet_w48-8ef0771d.pth')),
+    head=dict(in_channels=__width << 1))  # map 1: 2^1 × 48 channels
