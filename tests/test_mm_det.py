@@ -30,11 +30,17 @@ from mmengine.runner.checkpoint import get_external_models  # noqa: E402
 import hrnet.mm  # noqa: E402, F401  (registers the hrnet scope)
 from hrnet.mm.backbone import MMHRNet  # noqa: E402
 from hrnet.mm.det import V2pNeck  # noqa: E402
-from hrnet.mm.synthetic import write_coco_instances  # noqa: E402
+from hrnet.mm.synthetic import COCO_CATEGORY_IDS, write_coco_image_info, write_coco_instances  # noqa: E402
+from hrnet.reproduce.worker import submit_into  # noqa: E402
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "det"
 CONFIGS = sorted(CONFIG_DIR.glob("*.py"))
 ABLATIONS = sorted((CONFIG_DIR / "ablation").glob("*.py"))  # §7: Fig. 10 (b)
+TEST_SET = sorted((CONFIG_DIR / "test-set").glob("*.py"))  # Table 11: COCO test-dev, scored by COCO's server
+# The test-set rows run through the Runner here: one of each kind of test output (two-stage boxes, one-stage boxes,
+# boxes and masks); every row's test settings and training are checked against its val row without a run.
+TEST_SET_RUN = ("faster-rcnn_hrnetv2p-w32_1x", "fcos_hrnetv2p-w18_2x", "cascade-mask-rcnn_hrnetv2p-w32_20e")
+TEST_SET_RUNS = [p for p in TEST_SET if p.stem[6:].startswith(TEST_SET_RUN)]
 NAME = re.compile(r"^mmdet_(?P<model>[a-z-]+)_hrnetv2p-w(?P<width>\d+)_(?P<schedule>\w+)_coco-800x1333$")
 
 # Table 7 of the paper, #param. (M) of the whole detector (H-x = HRNetV2p-Wx). Its Faster R-CNN column is left
@@ -55,12 +61,15 @@ SCALE_DIVISOR = 800 / 128  # the configs' (1333, 800)-style scales become (213, 
 # Image ids per split. One training image, so one iteration of batch 1: on CPU a cascade's step is mostly
 # RoIAlign over the 512 sampled RoIs of each image.
 SPLITS = {"train": (1,), "val": (2, 3)}
+TEST_DEV_IDS = (4, 5)  # test-dev: images and their list, no annotations
 
 
 # ------------------------------------------------------------------------------------------ synthetic COCO
 @pytest.fixture(scope="module")
 def coco_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("coco")
+    test_dev = root / "annotations" / "image_info_test-dev2017.json"
+    write_coco_image_info(test_dev, root / "test2017", TEST_DEV_IDS, (IMAGE_HEIGHT, IMAGE_WIDTH))
     return write_coco_instances(root, SPLITS, size=(IMAGE_HEIGHT, IMAGE_WIDTH))
 
 
@@ -198,6 +207,53 @@ def test_ablation_config_trains_and_validates(path: Path, coco_root: Path, tmp_p
     assert sum(m.shape[1] for m in maps) == sum(detector.neck.in_channels)
     assert sum(detector.neck.in_channels) == (width if options.get("head") == "v1" else 15 * width)
     assert maps[0].shape[-2:] == (16, 24)
+
+
+@pytest.mark.parametrize("path", TEST_SET, ids=[p.stem[6:] for p in TEST_SET])
+def test_test_set_config_trains_as_its_val_row_and_tests_on_test_dev(path: Path) -> None:
+    """Table 11's rows: the detector, data and schedule of the val row, tested on test-dev's image list (no
+    annotations to load) by a CocoMetric that writes the results instead of scoring."""
+    config = Config.fromfile(str(path))
+    val = Config.fromfile(str(CONFIG_DIR / path.name.replace("coco-test-dev", "coco")))
+    for key in ("model", "train_dataloader", "optim_wrapper", "param_scheduler", "train_cfg", "val_dataloader"):
+        assert config[key] == val[key], key
+    dataset = config.test_dataloader.dataset
+    assert (dataset.ann_file, dataset.data_prefix) == ("annotations/image_info_test-dev2017.json", {"img": "test2017/"})
+    assert [step.type for step in dataset.pipeline] == [
+        step.type for step in val.test_dataloader.dataset.pipeline if step.type != "LoadAnnotations"
+    ]
+    evaluator = config.test_evaluator
+    assert evaluator.format_only and evaluator.ann_file.endswith("annotations/image_info_test-dev2017.json")
+    assert evaluator.metric == val.test_evaluator.metric  # boxes, and masks for the instance models
+
+
+@pytest.mark.parametrize("path", TEST_SET_RUNS, ids=[p.stem[6:] for p in TEST_SET_RUNS])
+def test_test_set_config_writes_the_servers_results_files(path: Path, coco_root: Path, tmp_path: Path) -> None:
+    """A Table 11 row trains a step and tests on test-dev: mmdet writes the COCO results jsons the detection server
+    takes (boxes; masks as RLE for instance models) where ``hrnet reproduce``'s worker points it."""
+    config = Config.fromfile(str(path))
+    cfg = runner_config(config, coco_root, tmp_path)
+    cfg.test_dataloader = copy.deepcopy(config.test_dataloader)  # runner_config tests on val: back to test-dev
+    cfg.test_evaluator = copy.deepcopy(config.test_evaluator)
+    point_loader_at(cfg.test_dataloader, coco_root, batch_size=1)
+    cfg.test_evaluator.ann_file = str(coco_root / cfg.test_dataloader.dataset.ann_file)
+    submit_into(cfg, cfg.work_dir)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.test() == {}  # nothing to score against: the server does
+
+    kinds = list(np.atleast_1d(cfg.test_evaluator.metric))
+    written = sorted(p.name for p in (tmp_path / "submission").iterdir())
+    assert written == sorted(f"detections_test-dev2017_hrnet.{kind}.json" for kind in kinds)
+    for kind in kinds:
+        results = json.loads((tmp_path / "submission" / f"detections_test-dev2017_hrnet.{kind}.json").read_text())
+        assert isinstance(results, list) and results and {r["image_id"] for r in results} <= set(TEST_DEV_IDS)
+        for result in results:
+            assert {"image_id", "category_id", "bbox", "score"} <= set(result), result
+            assert result["category_id"] in COCO_CATEGORY_IDS and len(result["bbox"]) == 4
+            if kind == "segm":
+                assert set(result["segmentation"]) == {"size", "counts"}  # RLE of the image's size
+                assert result["segmentation"]["size"] == [IMAGE_HEIGHT, IMAGE_WIDTH]
 
 
 def test_open_mmlab_checkpoint_loads_into_the_backbone(tmp_path: Path, monkeypatch) -> None:

@@ -4,6 +4,7 @@ the formats and at the paths the config names."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -17,7 +18,14 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import hrnet.mm  # noqa: E402, F401  (registers the hrnet scope)
-from hrnet.mm.synthetic import COCO_KEYPOINTS, write_coco_keypoints, write_person_detections  # noqa: E402
+from hrnet.mm.synthetic import (  # noqa: E402
+    COCO_KEYPOINTS,
+    coco_person_category,
+    write_coco_image_info,
+    write_coco_keypoints,
+    write_person_detections,
+)
+from hrnet.reproduce.worker import submit_into  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "pose"
 IMAGE_SIZE = (128, 96)  # height, width of the synthetic photos
@@ -26,6 +34,7 @@ SAMPLES = 2  # images per split, one person each
 COCO_METRICS = ("AP", "AP .5", "AP .75", "AP (M)", "AP (L)", "AR", "AR .5", "AR .75", "AR (M)", "AR (L)")
 
 ABLATIONS = sorted((CONFIGS / "ablation").glob("*.py"))  # §7: Table 12, Fig. 9 and the studies of its text
+TEST_SET = sorted((CONFIGS / "test-set").glob("*.py"))  # Table 2: COCO test-dev, scored by COCO's server
 
 # Each config with the paper's #params for its network (Table 1).
 ROWS = [
@@ -48,6 +57,20 @@ def write_coco(cfg: Config) -> None:
         )
         if dataset.get("bbox_file"):
             write_person_detections(Path(dataset.bbox_file), annotations)
+
+
+def write_coco_test_dev(cfg: Config) -> list[int]:
+    """test-dev as released: images and their list without people, and the person detector's boxes on them (the
+    middle of each image); returns the image ids."""
+    dataset = cfg.test_dataloader.dataset
+    root, (height, width) = Path(dataset.data_root), IMAGE_SIZE
+    images = write_coco_image_info(
+        root / dataset.ann_file, root / dataset.data_prefix.img, range(200, 200 + SAMPLES), IMAGE_SIZE,
+        [coco_person_category()],
+    )  # fmt: skip
+    boxes = [dict(image_id=image["id"], bbox=[16.0, 12.0, width - 32.0, height - 24.0]) for image in images]
+    write_person_detections(Path(dataset.bbox_file), boxes)
+    return [image["id"] for image in images]
 
 
 # ------------------------------------------------------------------------------------------ the cfg changes
@@ -107,3 +130,31 @@ def test_ablation_config_trains_and_validates(path: Path, tmp_path, monkeypatch)
     with torch.no_grad():
         heatmaps = model.head.forward(model.extract_feat(torch.zeros(1, 3, 256, 192)))
     assert heatmaps.shape == (1, len(COCO_KEYPOINTS), 64 >> branch, 48 >> branch)
+
+
+@pytest.mark.parametrize("path", TEST_SET, ids=[path.stem[7:] for path in TEST_SET])
+def test_test_set_config_writes_the_servers_results_file(path: Path, tmp_path, monkeypatch) -> None:
+    """Each Table 2 row trains as its Table 1 row and tests on test-dev's image list with the detector's people:
+    mmpose writes the results json COCO's keypoint server takes (where ``hrnet reproduce``'s worker points it)
+    instead of scoring."""
+    cfg = Config.fromfile(path)
+    val = Config.fromfile(CONFIGS / path.name.replace("coco-test-dev", "coco"))  # its Table 1 row
+    for key in ("model", "train_dataloader", "optim_wrapper", "param_scheduler", "train_cfg", "auto_scale_lr"):
+        assert cfg[key] == val[key], key  # trained as the val row
+    monkeypatch.chdir(tmp_path)
+    write_coco(cfg)
+    image_ids = write_coco_test_dev(cfg)
+    cfg = for_cpu(cfg)
+    submit_into(cfg, cfg.work_dir)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.test() == {}  # nothing to score against: the server does
+
+    (results_file,) = (tmp_path / "work" / "submission").glob("*.keypoints.json")
+    assert results_file.name == "person_keypoints_test-dev2017_hrnet.keypoints.json"
+    results = json.loads(results_file.read_text())
+    assert isinstance(results, list) and {r["image_id"] for r in results} == set(image_ids)
+    for result in results:
+        assert {"image_id", "category_id", "keypoints", "score"} <= set(result), result
+        assert result["category_id"] == 1 and len(result["keypoints"]) == 3 * len(COCO_KEYPOINTS)
+        assert all(isinstance(v, float) for v in result["keypoints"]) and isinstance(result["score"], float)

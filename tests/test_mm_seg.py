@@ -4,6 +4,7 @@ synthetic samples written in its data set's own layout (Cityscapes, PASCAL-Conte
 from __future__ import annotations
 
 import math
+import re
 from functools import partial
 from pathlib import Path
 
@@ -19,17 +20,23 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 from mmseg.registry import TRANSFORMS  # noqa: E402
+from PIL import Image  # noqa: E402
 
 import hrnet.mm  # noqa: E402, F401  (registers the hrnet scope)
 from hrnet.mm.datasets import LIPDataset  # noqa: E402
 from hrnet.mm.seg import V2DecodeHead  # noqa: E402
 from hrnet.mm.synthetic import write_cityscapes, write_lip, write_pascal_context  # noqa: E402
+from hrnet.reproduce.worker import submit_into  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "seg"
 SHRINK = 8  # every image size of a config's pipelines is divided by this on CPU
 SAMPLES = 2  # per split
 
 ABLATIONS = sorted((CONFIGS / "ablation").glob("*.py"))  # §7: Table 12, Fig. 10 (a) and the studies of its text
+TEST_SET = sorted((CONFIGS / "test-set").glob("*.py"))  # Table 4: Cityscapes test, scored by its server
+# Cityscapes' label ids of its 19 evaluated classes (road 7, sidewalk 8, building 11, …), in train-id order: what
+# the benchmark's server reads from a submission's pngs.
+CITYSCAPES_LABEL_IDS = (7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33)
 
 # LIP's 20 labels in id order, as its release documents them (0 is background).
 LIP_RELEASE_LABELS = (
@@ -74,10 +81,11 @@ def for_cpu(cfg: Config) -> Config:
     for name, batch in (("train_dataloader", 2), ("val_dataloader", 1), ("test_dataloader", 1)):
         loader = cfg[name]
         loader.update(batch_size=batch, num_workers=0, persistent_workers=False)
-        for step in loader.dataset.pipeline:
-            for key in ("scale", "crop_size"):
-                if key in step:
-                    step[key] = shrunk(step[key])
+        for dataset in loader.dataset.get("datasets", [loader.dataset]):  # train+val rows: a ConcatDataset
+            for step in dataset.pipeline:
+                for key in ("scale", "crop_size"):
+                    if key in step:
+                        step[key] = shrunk(step[key])
     cfg.train_cfg.update(max_iters=1, val_begin=2)  # the validation pass is run explicitly
     cfg.default_hooks.checkpoint = None
     cfg.default_hooks.logger.interval = 1
@@ -136,6 +144,35 @@ def test_ablation_config_trains_and_validates(path: Path, tmp_path, monkeypatch)
         maps = model.extract_feat(torch.zeros(1, 3, 64, 128))  # what the decode head concatenates at 1/4
     assert sum(m.shape[1] for m in maps) == (width if options.get("head") == "v1" else 15 * width)
     assert maps[0].shape[-2:] == (16, 32) and model.decode_head.in_channels == [m.shape[1] for m in maps]
+
+
+@pytest.mark.parametrize("path", TEST_SET, ids=[path.stem[6:] for path in TEST_SET])
+def test_test_set_config_writes_the_servers_label_images(path: Path, tmp_path, monkeypatch) -> None:
+    """Each Table 4 row trains as its Table 3 row (the train+val rows on both splits) and tests on Cityscapes' test
+    images: mmseg writes one ``<image>_leftImg8bit.png`` of label ids per image, as the server takes them, where
+    ``hrnet reproduce``'s worker points it, instead of scoring."""
+    pytest.importorskip("cityscapesscripts", reason="mmseg's CityscapesMetric needs cityscapesscripts")
+    cfg = Config.fromfile(path)
+    trainval = "trainval" in path.stem
+    val = Config.fromfile(CONFIGS / re.sub(r"cityscapes-(trainval-)?test", "cityscapes", path.name))  # Table 3's
+    for key in ("model", "optim_wrapper", "param_scheduler", "train_cfg"):
+        assert cfg[key] == val[key], key  # trained as the val row
+    monkeypatch.chdir(tmp_path)
+    root = write_cityscapes(Path(cfg.test_dataloader.dataset.data_root), samples=dict(train=1, val=1, test=SAMPLES))
+    cfg = for_cpu(cfg)
+    submit_into(cfg, cfg.work_dir)
+    runner = Runner.from_cfg(cfg)
+    assert len(runner.train_dataloader.dataset) == (2 if trainval else 1)  # train (+ val) images
+    runner.train()
+    assert runner.test() == {}  # nothing to score against: the server does
+
+    written = sorted((tmp_path / "work" / "submission").iterdir())
+    expected = sorted(p.name for p in (root / "leftImg8bit" / "test").rglob("*_leftImg8bit.png"))
+    assert [p.name for p in written] == expected and len(expected) == SAMPLES
+    for png in written:
+        labels = np.asarray(Image.open(png))
+        assert labels.shape == (128, 256) and labels.dtype == np.uint8  # the image's own size
+        assert set(np.unique(labels)) <= set(CITYSCAPES_LABEL_IDS), np.unique(labels)
 
 
 def test_lip_dataset_has_the_release_labels() -> None:

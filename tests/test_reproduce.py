@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import shlex
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from hrnet.cli import main as hrnet_main
-from hrnet.reproduce.workdir import MANIFEST, RECORD
+from hrnet.reproduce.cli import NEEDS_SERVER
+from hrnet.reproduce.workdir import MANIFEST, RECORD, SUBMISSION
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 EXHIBIT_PREFIX = {"Table ": "", "Fig. ": "fig", "§": "sec"}  # how --list keys what the first line names
@@ -25,18 +27,20 @@ def hrnet(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def first_line_numbers(config: Path) -> list[str]:
-    """Every number with a decimal point that the config's first line prints (the paper's results)."""
-    return re.findall(r"\d+\.\d+", config.read_text().splitlines()[0])
+    """Every number with a decimal point that the config's first line prints after the row's name (the paper's
+    results; a name may hold one too, as Table 11's '~1.6×' schedules)."""
+    return re.findall(r"\d+\.\d+", config.read_text().splitlines()[0].split(": ", 1)[1])
 
 
 def test_list_names_every_config_with_its_paper_numbers(capsys) -> None:
     code, out, _ = hrnet(capsys, "--list")
     assert code == 0
-    lines = out.splitlines()[1:]
+    lines = [line.removesuffix(NEEDS_SERVER).rstrip() for line in out.splitlines()[1:]]  # the columns before it
     configs = sorted(CONFIGS.glob("*/*.py"))
     ablations = sorted(CONFIGS.glob("*/ablation/*.py"))
-    assert len(configs) == 36 and len(ablations) == 31
-    for config in configs + ablations:
+    test_set = sorted(CONFIGS.glob("*/test-set/*.py"))
+    assert len(configs) == 36 and len(ablations) == 31 and len(test_set) == TEST_SET_ROWS
+    for config in configs + ablations + test_set:
         in_folder = config.relative_to(CONFIGS).as_posix()
         listed = [line.split() for line in lines if line.endswith(in_folder)]
         assert listed, f"{config} is not listed"
@@ -47,6 +51,58 @@ def test_list_names_every_config_with_its_paper_numbers(capsys) -> None:
         assert {fields[-2] for fields in listed} == {framework}
         printed = [fields[-3] for fields in listed]
         assert sorted(printed) == sorted(first_line_numbers(config) or ["plotted"]), (config, printed)
+
+
+# The test-set tables' HRNet rows: Table 2's two pose networks, Table 4's three (train; train+val, with and without
+# OCR) and Table 11's thirteen detectors (its CenterNet row aside: no CenterNet config here).
+TEST_SET_TABLES = {"2": 2, "4": 3, "11": 13}
+TEST_SET_ROWS = sum(TEST_SET_TABLES.values())
+
+
+def test_list_marks_the_test_set_rows_as_needing_the_server(capsys) -> None:
+    _, out, _ = hrnet(capsys, "--list")
+    marked = [line.split() for line in out.splitlines() if line.endswith(NEEDS_SERVER)]
+    configs = {config.relative_to(CONFIGS).as_posix() for config in CONFIGS.glob("*/test-set/*.py")}
+    assert {fields[-4] for fields in marked} == configs and len(marked) == TEST_SET_ROWS  # one number per row
+    assert all(" test-set/" not in line and "/test-set/" in line for line in out.splitlines() if NEEDS_SERVER in line)
+    tables = [fields[0] for fields in marked]
+    assert {table: tables.count(table) for table in tables} == {"2": 2, "4": 3, "11": 13}
+    assert not any("/test-set/" in line for line in out.splitlines() if not line.endswith(NEEDS_SERVER))
+
+
+def test_collect_shows_a_test_set_row_as_its_written_submission(capsys, tmp_path) -> None:
+    """A finished test-set row: the framework's test wrote no metrics (an empty result) but the server's files; the
+    table shows the paper's number, no ours, and where the files are; the exit status counts it as done."""
+    work_dir = tmp_path / "table2"
+    work_dir.mkdir()
+    (work_dir / MANIFEST).write_text(json.dumps(dict(table="2")))
+    rows = ("hrnetv1-w32_210e_coco-test-dev-384x288", "hrnetv1-w48_210e_coco-test-dev-384x288")
+
+    def finish(row: str) -> Path:  # what the worker leaves: mmengine's test json, the evaluator's results file
+        run = work_dir / row / "20250101_000000"
+        run.mkdir(parents=True)
+        (run / f"{run.name}.json").write_text(json.dumps({"time": 0.5}))
+        (work_dir / row / SUBMISSION).mkdir()
+        (work_dir / row / SUBMISSION / "person_keypoints_test-dev2017_hrnet.keypoints.json").write_text("[]")
+        return work_dir / row / SUBMISSION
+
+    submission = finish(rows[0])
+    code, out, _ = hrnet(capsys, "collect", "--work-dir", str(work_dir))
+    assert code == 1  # the W48 row is not started
+    (w32,) = [line for line in out.splitlines() if "HRNetV1-W32" in line]
+    assert [cell.strip() for cell in w32.split("|")[5:9]] == ["74.90", "–", "–", f"submission written: {submission}"]
+    assert "1 numbers await the evaluation server" in out
+
+    finish(rows[1])
+    code, out, _ = hrnet(capsys, "collect", "--work-dir", str(work_dir))
+    assert code == 0
+    with (work_dir / "results.csv").open() as file:
+        found = {row["row"]: row for row in csv.DictReader(file)}
+    assert {row: (found[row]["paper"], found[row]["ours"]) for row in rows} == {
+        rows[0]: ("74.90", ""),
+        rows[1]: ("75.50", ""),
+    }
+    assert found[rows[1]]["state"] == f"submission written: {work_dir / rows[1] / SUBMISSION}"
 
 
 # The §7 studies as the paper gives them: Table 12 (a)-(c) for pose and segmentation, Fig. 9's three maps for two
@@ -142,8 +198,9 @@ def test_smoke_dry_run_names_the_untrained_test_and_the_training(capsys, tmp_pat
     "argv, message",
     [
         (["9", "faster-rcnn_hrnetv2p-w18_1x_coco-800x1333"], "Table 9 has no row 'faster-rcnn_hrnetv2p-w18_1x"),
-        (["2"], "no reproducible rows for '2'; expected one of"),
+        (["99"], "no reproducible rows for '99'; expected one of"),
         (["fig99"], "no reproducible rows for 'fig99'; expected one of"),
+        (["9", "centernet_hrnetv2p-w48_coco-511x511"], "is not built: the paper's keypoint-triplet CenterNet"),
         (["figure"], "expected a table (e.g. 1 or table1), a figure (fig10) or a section (sec7), got 'figure'"),
         (["1", "--launcher", "none", "--gpus", "2"], "--launcher none runs one process"),
         (["1", "--launcher", "slurm"], "--launcher slurm needs --partition"),
@@ -208,3 +265,12 @@ def test_a_row_trained_with_other_settings_is_not_continued(capsys, tmp_path) ->
     assert code == 2 and "not continued with other settings and nothing in it is overwritten" in err
     assert (row_dir / "epoch_3.pth").read_bytes() == b"trained"
     assert json.loads((row_dir / RECORD).read_text()) == record
+
+
+def test_the_centernet_rows_stay_listed_with_why_they_are_not_built(capsys) -> None:
+    """Tables 9 and 11 print CenterNet rows (COCO val 43.4 / 44.0, test-dev 43.5) that no config builds."""
+    _, out, _ = hrnet(capsys, "--list")
+    listed = [line.split() for line in out.splitlines() if "centernet" in line]
+    assert [(fields[0], fields[4]) for fields in listed] == [("9", "43.4"), ("9", "44.0"), ("11", "43.5")]
+    reason = "not built: the paper's keypoint-triplet CenterNet"
+    assert all(" ".join(fields[7:]).startswith(reason) for fields in listed)

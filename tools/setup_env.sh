@@ -16,4 +16,7 @@ mmcv_dir=$("$root/tools/build_mmcv.sh" "$venv/bin/python" | tail -n 1)
 "${pip[@]}" mmdet mmsegmentation ftfy regex
 "${pip[@]}" --no-deps mmpose
 "${pip[@]}" json_tricks munkres xtcocotools scipy matplotlib
+# mmseg's CityscapesMetric converts train ids to the test server's label ids with cityscapesscripts, whose own
+# requirements pin an old `typing` backport: its two imports are installed without them.
+"${pip[@]}" --no-deps cityscapesscripts pyquaternion
 "${pip[@]}" -e "$root[dev]"

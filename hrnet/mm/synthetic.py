@@ -1,6 +1,6 @@
-"""Synthetic data sets in the real on-disk formats of COCO (keypoints, instances, stuffthingmaps), Cityscapes,
-PASCAL-Context and LIP, so that a config runs through its framework's own dataset, pipeline and metric without
-the real data.
+"""Synthetic data sets in the real on-disk formats of COCO (keypoints, instances, stuffthingmaps, test-dev's image
+list), Cityscapes (test split included), PASCAL-Context and LIP, so that a config runs through its framework's own
+dataset, pipeline and metric without the real data.
 
 Each generator has two flavours. The default draws noise (random pixels, random keypoints, bands of labels): it
 exercises the formats and the code paths in a few samples and nothing can be learnt from it. ``learnable=True``
@@ -28,12 +28,15 @@ __all__ = [
     "COCO_SMOKE_CATEGORIES",
     "write_coco_keypoints",
     "write_person_detections",
+    "write_coco_image_info",
     "write_seg_sample",
     "write_cityscapes",
     "write_pascal_context",
     "write_lip",
     "draw_coco_instances",
     "write_coco_instances",
+    "coco_person_category",
+    "coco_categories",
 ]
 
 # ------------------------------------------------------------------------------------------ COCO keypoints
@@ -148,10 +151,14 @@ def write_coco_keypoints(
                 keypoints=[round(float(v), 2) for v in keypoints.ravel()],
             )
         )
-    category = dict(id=1, name="person", supercategory="person", keypoints=list(COCO_KEYPOINTS), skeleton=COCO_SKELETON)
     ann_file.parent.mkdir(parents=True, exist_ok=True)
-    ann_file.write_text(json.dumps(dict(images=images, annotations=annotations, categories=[category])))
+    ann_file.write_text(json.dumps(dict(images=images, annotations=annotations, categories=[coco_person_category()])))
     return annotations
+
+
+def coco_person_category() -> dict:
+    """COCO's person category as its keypoint files hold it: keypoint names and skeleton."""
+    return dict(id=1, name="person", supercategory="person", keypoints=list(COCO_KEYPOINTS), skeleton=COCO_SKELETON)
 
 
 def write_person_detections(bbox_file: Path, annotations: Sequence[dict], shift: float = 2.0) -> None:
@@ -162,6 +169,32 @@ def write_person_detections(bbox_file: Path, annotations: Sequence[dict], shift:
         dict(image_id=a["image_id"], category_id=1, bbox=[v + shift for v in a["bbox"]], score=0.9) for a in annotations
     ]
     bbox_file.write_text(json.dumps(boxes))
+
+
+def write_coco_image_info(
+    ann_file: Path,
+    image_dir: Path,
+    image_ids: Sequence[int],
+    size: tuple[int, int] = (128, 96),
+    categories: Sequence[dict] | None = None,
+) -> list[dict]:
+    """A COCO test split as its release holds it (``test2017/<id:012d>.jpg`` and an
+    ``image_info_test-dev2017.json``): noise photos of ``size`` (height, width) and the image list with the
+    categories, but no annotations (the evaluation server keeps them). ``categories`` defaults to COCO's 80 with
+    mmdet's names. Returns the image records."""
+    if categories is None:
+        categories = coco_categories()
+    image_dir.mkdir(parents=True, exist_ok=True)
+    images = []
+    for image_id in image_ids:
+        name = f"{image_id:012d}.jpg"
+        image = np.random.default_rng(image_id).integers(0, 256, (*size, 3), dtype=np.uint8)
+        if not cv2.imwrite(str(image_dir / name), image):
+            raise OSError(f"could not write {image_dir / name}")
+        images.append(dict(id=image_id, file_name=name, height=size[0], width=size[1]))
+    ann_file.parent.mkdir(parents=True, exist_ok=True)
+    ann_file.write_text(json.dumps(dict(images=images, categories=list(categories))))
+    return images
 
 
 # ------------------------------------------------------------------------------------------ segmentation
@@ -236,13 +269,21 @@ def write_cityscapes(
     """Cityscapes' layout: ``leftImg8bit/<split>/<city>/*_leftImg8bit.png`` with
     ``gtFine/<split>/<city>/*_gtFine_labelTrainIds.png`` (train ids; all 19 by default, or
     ``CITYSCAPES_SMOKE_CLASSES`` when learnable). ``samples`` per split, or a dict ``{'train': n, 'val': m}``;
-    the default size is 1/8 of Cityscapes' 1024×2048."""
+    a ``'test'`` split holds images only, as the release (the benchmark's server keeps its labels). The default
+    size is 1/8 of Cityscapes' 1024×2048."""
     counts = samples if isinstance(samples, dict) else dict(train=samples, val=samples)
     labels = list(labels if labels is not None else CITYSCAPES_SMOKE_CLASSES if learnable else range(19))
     for split, count in counts.items():
         offset = 0 if split == "train" else 100_000  # learnable: other images for val (noise: the same)
         for i in range(count):
             stem = f"synth_{i:06d}_000019"
+            if split == "test":
+                image_path = root / "leftImg8bit" / split / "synth" / f"{stem}_leftImg8bit.png"
+                image_path.parent.mkdir(parents=True, exist_ok=True)
+                image = np.random.default_rng(i).integers(0, 256, (*size, 3), dtype=np.uint8)
+                if not cv2.imwrite(str(image_path), image):
+                    raise OSError(f"could not write {image_path}")
+                continue
             write_seg_sample(
                 root / "leftImg8bit" / split / "synth" / f"{stem}_leftImg8bit.png",
                 root / "gtFine" / split / "synth" / f"{stem}_gtFine_labelTrainIds.png",
@@ -384,6 +425,16 @@ def draw_coco_instances(
     return (_shape_instances if learnable else _format_instances)(image_id, size)
 
 
+def coco_categories() -> list[dict]:
+    """COCO's 80 categories with their COCO ids and mmdet's names, as the annotation files list them."""
+    from mmdet.datasets import CocoDataset
+
+    return [
+        dict(id=i, name=name, supercategory="object")
+        for i, name in zip(COCO_CATEGORY_IDS, CocoDataset.METAINFO["classes"])
+    ]
+
+
 def write_coco_instances(
     root: Path,
     splits: dict[str, Sequence[int]],
@@ -393,12 +444,7 @@ def write_coco_instances(
     """COCO 2017's layout under ``root``: ``{split}2017/<id:012d>.jpg``, ``annotations/instances_{split}2017.json``
     (all 80 categories with their COCO ids and mmdet's names) and ``stuffthingmaps/{split}2017/<id:012d>.png``
     (for HTC's semantic branch). ``splits`` maps a split name to its image ids."""
-    from mmdet.datasets import CocoDataset
-
-    categories = [
-        dict(id=i, name=name, supercategory="object")
-        for i, name in zip(COCO_CATEGORY_IDS, CocoDataset.METAINFO["classes"])
-    ]
+    categories = coco_categories()
     (root / "annotations").mkdir(parents=True, exist_ok=True)
     annotation_id = 0
     for split, image_ids in splits.items():

@@ -20,10 +20,11 @@ import sys
 import warnings
 from pathlib import Path
 
-from .rows import ReproduceError, Row, all_rows, exhibit_title, select_rows
+from .rows import UNBUILT_ROWS, ReproduceError, Row, all_rows, exhibit_order, exhibit_title, select_rows
 
 say = functools.partial(print, flush=True)
 SMOKE_CHOICES = ("pose", "seg", "det", "all")
+NEEDS_SERVER = "needs the server"  # --list: a test-set row, scored by the benchmark's evaluation server
 
 
 def parser() -> argparse.ArgumentParser:
@@ -50,11 +51,17 @@ def parser() -> argparse.ArgumentParser:
 
 
 def list_rows(rows: list[Row]) -> str:
-    header = ("exhibit", "row", "metric", "paper", "framework", "config")
-    lines = [header]
+    """One line per printed number; a test-set row ends with a note (after the config, so the columns before it
+    split on whitespace as for every other row): its number comes from the benchmark's server, not from us."""
+    header = ("exhibit", "row", "metric", "paper", "framework", "config", "note")
+    lines = []
     for row in rows:
+        note = NEEDS_SERVER if row.needs_server else ""
         for metric in row.metrics:
-            lines.append((row.table, row.name, metric.name, metric.printed, row.framework, row.config_in_folder))
+            lines.append((row.table, row.name, metric.name, metric.printed, row.framework, row.config_in_folder, note))
+    for unbuilt in UNBUILT_ROWS:  # the paper's rows no config builds, with the reason, in their table's place
+        lines.append((unbuilt.table, unbuilt.name, unbuilt.metric, unbuilt.printed, "mmdet", "-", unbuilt.reason))
+    lines = [header, *sorted(lines, key=lambda line: exhibit_order(line[0]))]  # stable: configs' order kept
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines)
 
@@ -87,7 +94,7 @@ def smoke_tasks(choice: str) -> list:
 
 def collect_dir(work_dir: Path) -> bool:
     from .collect import collect, collect_smoke
-    from .workdir import table_of
+    from .workdir import is_finished, table_of
 
     table = table_of(work_dir)
     if table == "smoke":
@@ -96,7 +103,7 @@ def collect_dir(work_dir: Path) -> bool:
         ok = all(r.passed for r in found)
     else:
         found = collect(select_rows(table, []), work_dir, f"hrnet reproduce: {exhibit_title(table)}")
-        ok = all(r.state == "done" for r in found)
+        ok = all(is_finished(r.state) for r in found)  # a test-set row is done once its submission is written
     say((work_dir / "results.md").read_text())
     say(f"written: {work_dir / 'results.md'}, results.csv, results.png")
     return ok

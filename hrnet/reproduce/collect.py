@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .rows import PLOTTED, Row
-from .workdir import RowRecord, describe_progress, final_metrics, row_state, training_progress
+from .workdir import DONE, SUBMITTED, RowRecord, describe_progress, final_metrics, row_state, training_progress
 
 COLUMNS = ("exhibit", "row", "framework", "metric", "paper", "ours", "difference", "state", "progress", "config")
 
@@ -78,7 +78,8 @@ def markdown(found: list[Result], title: str) -> str:
     lines = [
         f"# {title}",
         "",
-        "Ours: the framework's own test metric of each row's final model; paper: the number printed in the paper.",
+        "Ours: the framework's own test metric of each row's final model; paper: the number printed in the paper. A "
+        "test-set row's number is the evaluation server's: its state names the submission files it wrote.",
         "",
         "| exhibit | row | paper's setting | metric | paper | ours | difference | state |",
         "|---|---|---|---|---|---|---|---|",
@@ -90,8 +91,11 @@ def markdown(found: list[Result], title: str) -> str:
             f"| {r.row.exhibit} | {r.row.title} | {r.row.setting} | {r.metric} | {_paper(r)} | {ours} "
             f"| {difference} | {state} |"
         )
-    done = sum(r.state == "done" for r in found)
+    done = sum(r.state == DONE for r in found)
     lines += ["", f"{done} of {len(found)} numbers reproduced."]
+    submitted = sum(r.state.startswith(SUBMITTED) for r in found)
+    if submitted:  # test-set rows: their numbers come from the benchmark's evaluation server
+        lines.append(f"{submitted} numbers await the evaluation server: submit the files their state names.")
     return "\n".join(lines) + "\n"
 
 
@@ -107,7 +111,7 @@ def chart(found: list[Result], path: Path, title: str) -> None:
         if r.paper is None:
             axis.text(p - 0.2, 0.5, "in the figure", rotation=90, ha="center", va="bottom", fontsize=7)
         if r.ours is None:
-            axis.text(p + 0.2, 0.5, r.state, rotation=90, ha="center", va="bottom", fontsize=7)
+            axis.text(p + 0.2, 0.5, r.state.split(":")[0], rotation=90, ha="center", va="bottom", fontsize=7)
     axis.set_xticks(list(positions), labels, rotation=60, ha="right", fontsize=7)
     axis.set_ylabel("metric (paper's units)")
     axis.set_title(title)

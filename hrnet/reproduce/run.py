@@ -17,6 +17,7 @@ from .workdir import (
     describe_progress,
     final_metrics,
     fingerprint,
+    is_finished,
     row_state,
     training_progress,
 )
@@ -98,8 +99,8 @@ def run_rows(
     for number, row in enumerate(rows, 1):
         label = f"[{number}/{len(rows)}] {row.exhibit} {row.name}"
         row_dir = work_dir / row.name
-        if row_state(row_dir) == "done":
-            say(f"{label}: done, skipped")
+        if is_finished(row_state(row_dir)):
+            say(f"{label}: {row_state(row_dir)}, skipped")
             continue
         if dry_run:
             argv, env = command(launch, row.config, row_dir, cfg_options)

@@ -5,10 +5,11 @@
                                 the test metrics mmengine writes to ``<timestamp>/<timestamp>.json``
     DIR/<row>/reproduce-row.json  how the row was launched and how its last launch ended
     DIR/<row>/launch.log        everything its processes printed
+    DIR/<row>/submission/       a test-set row's files for the benchmark's evaluation server, written by its test
 
-A row is *done* once the framework has written test metrics; *failed* when its last launch exited with an
-error; *training* while (or after an interruption, until resumed) it holds logs or checkpoints; else *not
-started*.
+A row is *done* once the framework has written test metrics (a test-set row: *submission written*, once its test
+has also left files in ``submission/``); *failed* when its last launch exited with an error; *training* while (or
+after an interruption, until resumed) it holds logs or checkpoints; else *not started*.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from .rows import ReproduceError
 MANIFEST = "reproduce.json"
 RECORD = "reproduce-row.json"
 LAUNCH_LOG = "launch.log"
+SUBMISSION = "submission"  # where the worker points a test-set row's evaluator (format_only) within the row's dir
+DONE = "done"
+SUBMITTED = "submission written"  # a finished test-set row: ours comes from the server, the state names the files
 LOG_TAIL_BYTES = 256 * 1024  # where the last training line of a Runner log is found
 TRAIN_LINE = re.compile(
     r"(?P<kind>Iter|Epoch)\(train\)\s*(?:\[\s*(?P<epoch>\d+)\])?\s*\[\s*(?P<iter>\d+)/(?P<total>\d+)\]"
@@ -129,9 +133,20 @@ def describe_progress(progress: dict | None) -> str:
     return f"{epoch}iter {progress['iter']}/{progress['total']}, eta {progress['eta']}"
 
 
+def submission_files(row_dir: Path) -> list[Path]:
+    """What a test-set row's test wrote for the evaluation server (COCO results json, Cityscapes label-id pngs)."""
+    folder = row_dir / SUBMISSION
+    return sorted(path for path in folder.rglob("*") if path.is_file()) if folder.is_dir() else []
+
+
+def is_finished(state: str) -> bool:
+    """Nothing left to run: tested (a val row), or its submission written (a test-set row)."""
+    return state == DONE or state.startswith(SUBMITTED)
+
+
 def row_state(row_dir: Path) -> str:
     if final_metrics(row_dir) is not None:
-        return "done"
+        return f"{SUBMITTED}: {row_dir / SUBMISSION}" if submission_files(row_dir) else DONE
     record = RowRecord.read(row_dir)
     if record is not None and record.status == "failed":
         return "failed"

@@ -5,7 +5,9 @@
     python -m hrnet.reproduce.worker CONFIG --work-dir DIR [--launcher none|pytorch|slurm] [--cfg-options k=v ...]
 
 A work dir that already holds a checkpoint resumes from the latest one (mmengine's ``resume=True``): an
-interrupted row continues where it stopped, and a finished training goes straight to testing.
+interrupted row continues where it stopped, and a finished training goes straight to testing. A test-set row's
+evaluator (``format_only=True``) writes its submission files into ``DIR/submission/``, whatever path its config
+names.
 """
 
 from __future__ import annotations
@@ -21,6 +23,23 @@ def has_checkpoint(work_dir: Path) -> bool:
     return pointer.is_file() and Path(pointer.read_text().strip()).is_file()
 
 
+def submit_into(cfg, work_dir: str) -> None:
+    """Point every ``format_only`` test evaluator (a test-set row's: it writes the server's submission instead of
+    scoring) into ``work_dir/submission``: the config's own path is relative to wherever the command runs, so two
+    rows run from one place would overwrite each other's files."""
+    from .workdir import SUBMISSION
+
+    folder = Path(work_dir).resolve() / SUBMISSION
+    evaluators = cfg.get("test_evaluator") or []
+    for evaluator in evaluators if isinstance(evaluators, list) else [evaluators]:
+        if not evaluator.get("format_only"):
+            continue
+        if "output_dir" in evaluator:  # mmseg's CityscapesMetric: one png per image, in this folder
+            evaluator.output_dir = str(folder)
+        else:  # mmpose's / mmdet's CocoMetric: '<prefix>.keypoints.json', '<prefix>.bbox.json', …
+            evaluator.outfile_prefix = str(folder / Path(evaluator.get("outfile_prefix") or "results").name)
+
+
 def build_runner(config: str, work_dir: str, launcher: str, cfg_options: dict | None, resume: bool):
     from mmengine.config import Config
     from mmengine.registry import RUNNERS
@@ -32,6 +51,7 @@ def build_runner(config: str, work_dir: str, launcher: str, cfg_options: dict | 
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     cfg.work_dir = work_dir
+    submit_into(cfg, work_dir)
     cfg.launcher = launcher
     cfg.resume = resume
     if resume:
