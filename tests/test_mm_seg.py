@@ -26,6 +26,7 @@ import hrnet.mm  # noqa: E402, F401  (registers the hrnet scope)
 from hrnet.mm.datasets import LIPDataset  # noqa: E402
 from hrnet.mm.seg import V2DecodeHead  # noqa: E402
 from hrnet.mm.synthetic import write_cityscapes, write_lip, write_pascal_context  # noqa: E402
+from hrnet.reproduce import worker  # noqa: E402
 from hrnet.reproduce.worker import submit_into  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "seg"
@@ -173,6 +174,62 @@ def test_test_set_config_writes_the_servers_label_images(path: Path, tmp_path, m
         labels = np.asarray(Image.open(png))
         assert labels.shape == (128, 256) and labels.dtype == np.uint8  # the image's own size
         assert set(np.unique(labels)) <= set(CITYSCAPES_LABEL_IDS), np.unique(labels)
+
+
+# Rows whose paper numbers are tested at six scales with flipping (Table 5's PASCAL-Context, Table 4's Cityscapes test)
+TESTED_WITH_TTA = ["mmseg_hrnetv2-w48_60k_pascal-context-59-480x480.py",
+                   "test-set/mmseg_hrnetv2-w48_120k_cityscapes-test-512x1024.py"]  # fmt: skip
+PAPER_SCALES = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
+
+
+@pytest.mark.parametrize("config", TESTED_WITH_TTA, ids=["pascal-context-59", "cityscapes-test"])
+def test_the_worker_tests_the_trained_model_at_six_scales_with_flipping(config, tmp_path, monkeypatch) -> None:
+    """``hrnet reproduce``'s worker trains the row, then tests the weights it trained through mmseg's SegTTAModel:
+    every image at the paper's six scales, each also flipped (12 views), the class scores averaged."""
+    from mmengine.model import BaseTTAModel
+
+    pytest.importorskip("cityscapesscripts", reason="mmseg's CityscapesMetric needs cityscapesscripts")
+    cfg = Config.fromfile(CONFIGS / config)
+    assert cfg.get(worker.TEST_TIME_AUG) is True
+    scales, flips = cfg.tta_pipeline[1].transforms[:2]
+    assert [step.get("scale_factor") or step.scale[0] / 480 for step in scales] == list(PAPER_SCALES)
+    assert [step.prob for step in flips] == [0.0, 1.0]
+    monkeypatch.chdir(tmp_path)
+    if "cityscapes" in config:
+        write_cityscapes(Path(cfg.test_dataloader.dataset.data_root), samples=dict(train=1, val=1, test=SAMPLES))
+    else:
+        write_pascal_context(Path(cfg.train_dataloader.dataset.data_root), samples=SAMPLES)
+    cfg = for_cpu(cfg)
+    cfg.default_hooks.checkpoint = dict(type="CheckpointHook", interval=1, by_epoch=False)  # what the test loads
+    for step in scales:
+        if "scale" in step:
+            step.scale = shrunk(step.scale)
+    cfg.dump(tmp_path / "row.py")
+
+    loaded, views = [], []
+    load_checkpoint, test_step = Runner.load_checkpoint, BaseTTAModel.test_step
+    monkeypatch.setattr(
+        Runner, "load_checkpoint", lambda self, f, *a, **k: loaded.append(f) or load_checkpoint(self, f, *a, **k)
+    )
+    monkeypatch.setattr(
+        BaseTTAModel, "test_step", lambda self, data: views.append(len(data["inputs"])) or test_step(self, data)
+    )
+    assert worker.main([str(tmp_path / "row.py"), "--work-dir", str(tmp_path / "row")]) == 0
+
+    assert loaded == [str(tmp_path / "row" / "iter_1.pth")]
+    assert views == [len(PAPER_SCALES) * 2] * SAMPLES  # one batch of one image per test image
+    if "cityscapes" in config:
+        assert len(list((tmp_path / "row" / "submission").glob("*_leftImg8bit.png"))) == SAMPLES
+    else:
+        assert worker_metrics(tmp_path / "row")["mIoU"] >= 0
+
+
+def worker_metrics(row_dir: Path) -> dict:
+    from hrnet.reproduce.workdir import final_metrics
+
+    metrics = final_metrics(row_dir)
+    assert metrics is not None, f"no test results in {row_dir}"
+    return metrics
 
 
 def test_lip_dataset_has_the_release_labels() -> None:

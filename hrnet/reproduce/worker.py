@@ -7,7 +7,9 @@
 A work dir that already holds a checkpoint resumes from the latest one (mmengine's ``resume=True``): an
 interrupted row continues where it stopped, and a finished training goes straight to testing. A test-set row's
 evaluator (``format_only=True``) writes its submission files into ``DIR/submission/``, whatever path its config
-names.
+names. A config that sets ``test_time_aug = True`` (the paper tested those rows at several scales with flipping) is
+tested as mmseg's ``tools/test.py --tta`` tests it: its ``tta_model`` around the trained model, its ``tta_pipeline``
+as the test pipeline.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+TEST_TIME_AUG = "test_time_aug"  # a config's request for its framework's test-time augmentation (the paper's test)
 
 
 def has_checkpoint(work_dir: Path) -> bool:
@@ -40,16 +44,42 @@ def submit_into(cfg, work_dir: str) -> None:
             evaluator.outfile_prefix = str(folder / Path(evaluator.get("outfile_prefix") or "results").name)
 
 
-def build_runner(config: str, work_dir: str, launcher: str, cfg_options: dict | None, resume: bool):
+def with_test_time_aug(cfg) -> None:
+    """The config's test, augmented as its framework's ``tools/test.py --tta`` does: the ``tta_model`` wraps the
+    model and the ``tta_pipeline`` (scales × flips) replaces the test pipeline."""
+    missing = [key for key in ("tta_model", "tta_pipeline") if not cfg.get(key)]
+    if missing:
+        raise ValueError(f"{TEST_TIME_AUG} = True needs {' and '.join(missing)} in the config")
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    cfg.tta_model.module = cfg.model
+    cfg.model = cfg.tta_model
+
+
+def load_config(config: str, cfg_options: dict | None):
     from mmengine.config import Config
+
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def build_runner(
+    config: str, work_dir: str, launcher: str, cfg_options: dict | None, resume: bool, test_time_aug: bool = False
+):
+    """The row's Runner; with ``test_time_aug`` a test-only one of the augmented model, starting from the row's
+    latest checkpoint when it has one (the model just trained)."""
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
     from ..mm import compat
 
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = load_config(config, cfg_options)
+    if test_time_aug:
+        with_test_time_aug(cfg)
+        pointer = Path(work_dir) / "last_checkpoint"
+        cfg.load_from = pointer.read_text().strip() if has_checkpoint(Path(work_dir)) else None
+        resume = False
     cfg.work_dir = work_dir
     submit_into(cfg, work_dir)
     cfg.launcher = launcher
@@ -96,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         runner = build_runner(args.config, str(work_dir), args.launcher, args.cfg_options, resume)
         if not args.test_only:
             runner.train()
+        if runner.cfg.get(TEST_TIME_AUG):
+            runner = build_runner(args.config, str(work_dir), args.launcher, args.cfg_options, False, True)
         runner.test()
         report(runner)
     except BaseException:
