@@ -2,7 +2,8 @@
 
 Everything registers into the ``hrnet`` scope (a child of mmengine's root registry): ``hrnet.HRNet``
 (backbone), ``hrnet.V2Head`` (mmseg decode head), ``hrnet.V2pNeck`` (mmdet neck), ``hrnet.LIPDataset``
-(mmseg dataset). The framework adapters load only when their framework is installed.
+(mmseg dataset), ``hrnet.FlipSwapTTAModel`` (mmseg's flip test for mirrored classes). The framework adapters
+load only when their framework is installed.
 """
 
 from importlib.util import find_spec
@@ -13,7 +14,7 @@ from .registry import MODELS
 
 if find_spec("mmseg") is not None:
     from .datasets import LIPDataset  # noqa: F401
-    from .seg import V2DecodeHead  # noqa: F401
+    from .seg import FlipSwapTTAModel, V2DecodeHead  # noqa: F401
 if find_spec("mmdet") is not None:
     from .det import V2pNeck  # noqa: F401
 
