@@ -171,6 +171,13 @@ def write_person_detections(bbox_file: Path, annotations: Sequence[dict], shift:
     bbox_file.write_text(json.dumps(boxes))
 
 
+def write_noise_photo(path: Path, size: tuple[int, int], seed: int) -> None:
+    """An image of a test split, whose labels the benchmark's server keeps: noise of ``size`` (height, width)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(path), np.random.default_rng(seed).integers(0, 256, (*size, 3), dtype=np.uint8)):
+        raise OSError(f"could not write {path}")
+
+
 def write_coco_image_info(
     ann_file: Path,
     image_dir: Path,
@@ -188,9 +195,7 @@ def write_coco_image_info(
     images = []
     for image_id in image_ids:
         name = f"{image_id:012d}.jpg"
-        image = np.random.default_rng(image_id).integers(0, 256, (*size, 3), dtype=np.uint8)
-        if not cv2.imwrite(str(image_dir / name), image):
-            raise OSError(f"could not write {image_dir / name}")
+        write_noise_photo(image_dir / name, size, seed=image_id)
         images.append(dict(id=image_id, file_name=name, height=size[0], width=size[1]))
     ann_file.parent.mkdir(parents=True, exist_ok=True)
     ann_file.write_text(json.dumps(dict(images=images, categories=list(categories))))
@@ -278,11 +283,7 @@ def write_cityscapes(
         for i in range(count):
             stem = f"synth_{i:06d}_000019"
             if split == "test":
-                image_path = root / "leftImg8bit" / split / "synth" / f"{stem}_leftImg8bit.png"
-                image_path.parent.mkdir(parents=True, exist_ok=True)
-                image = np.random.default_rng(i).integers(0, 256, (*size, 3), dtype=np.uint8)
-                if not cv2.imwrite(str(image_path), image):
-                    raise OSError(f"could not write {image_path}")
+                write_noise_photo(root / "leftImg8bit" / split / "synth" / f"{stem}_leftImg8bit.png", size, seed=i)
                 continue
             write_seg_sample(
                 root / "leftImg8bit" / split / "synth" / f"{stem}_leftImg8bit.png",

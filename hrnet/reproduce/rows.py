@@ -70,7 +70,7 @@ class Row:
     @property
     def config_in_folder(self) -> str:
         """The config's path under the configs folder: 'pose/<file>' or 'pose/ablation/<file>'."""
-        depth = 3 if self.config.parent.name in ROW_FOLDERS[1:] else 2
+        depth = 3 if in_sub_folder(self.config) else 2
         return "/".join(self.config.parts[-depth:])
 
     @property
@@ -121,6 +121,11 @@ def configs_dir() -> Path:
     return folder
 
 
+def in_sub_folder(config: Path) -> bool:
+    """Whether a row's config lies in one of its task's sub-folders (``ablation/``, ``test-set/``)."""
+    return config.parent.name in ROW_FOLDERS[1:]
+
+
 def exhibit_key(kind: str, number: str) -> str:
     return EXHIBIT_KINDS[kind] + str(int(number))
 
@@ -150,7 +155,7 @@ def parse_exhibit(text: str) -> str:
 
 def read_row(config: Path) -> Row:
     """The row a config reproduces, from its first line."""
-    task = config.parent.parent.name if config.parent.name in ROW_FOLDERS[1:] else config.parent.name
+    task = config.parent.parent.name if in_sub_folder(config) else config.parent.name
     if task not in FRAMEWORKS:
         raise ReproduceError(f"{config}: expected a config under one of {sorted(FRAMEWORKS)}/")
     with config.open(encoding="utf-8") as file:

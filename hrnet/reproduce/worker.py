@@ -21,10 +21,13 @@ from pathlib import Path
 TEST_TIME_AUG = "test_time_aug"  # a config's request for its framework's test-time augmentation (the paper's test)
 
 
-def has_checkpoint(work_dir: Path) -> bool:
-    """mmengine's CheckpointHook records the latest checkpoint in ``last_checkpoint``."""
+def latest_checkpoint(work_dir: Path) -> str | None:
+    """The checkpoint mmengine's CheckpointHook recorded last (in ``last_checkpoint``), if it exists."""
     pointer = work_dir / "last_checkpoint"
-    return pointer.is_file() and Path(pointer.read_text().strip()).is_file()
+    if not pointer.is_file():
+        return None
+    checkpoint = pointer.read_text().strip()
+    return checkpoint if Path(checkpoint).is_file() else None
 
 
 def submit_into(cfg, work_dir: str) -> None:
@@ -77,8 +80,7 @@ def build_runner(
     cfg = load_config(config, cfg_options)
     if test_time_aug:
         with_test_time_aug(cfg)
-        pointer = Path(work_dir) / "last_checkpoint"
-        cfg.load_from = pointer.read_text().strip() if has_checkpoint(Path(work_dir)) else None
+        cfg.load_from = latest_checkpoint(Path(work_dir))
         resume = False
     cfg.work_dir = work_dir
     submit_into(cfg, work_dir)
@@ -121,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     from ..mm import compat
 
     work_dir = Path(args.work_dir)
-    resume = not args.test_only and has_checkpoint(work_dir)
+    resume = not args.test_only and latest_checkpoint(work_dir) is not None
     try:
         runner = build_runner(args.config, str(work_dir), args.launcher, args.cfg_options, resume)
         if not args.test_only:
