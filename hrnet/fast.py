@@ -23,6 +23,11 @@ to float rounding), built from a copy (or in place) by these steps, each measure
   each residual unit, the shortcut addition and ReLU — inside the convolution instead of as separate passes
   over the feature map. PyTorch otherwise sends 1×1 convolutions at batch < 16 on one thread, and small 3×3
   maps at batch 1, to its slower reference kernel.
+* **bfloat16** (``dtype=torch.bfloat16``): the folded weights are rounded to bfloat16 once and the network runs
+  in bfloat16 inside (the packed oneDNN convolutions, their fused post-ops, the fusions' sums and resizes),
+  with float32 in and out: the input is cast on entry and every output cast back to float32. On
+  CPUs with bfloat16 instructions (AVX-512 BF16, AMX) oneDNN runs these convolutions at about twice the
+  float32 rate; outputs stay within about 1 % relative L2 of float32 (tested: ≤ 2 % for every head).
 
 The result is made of ``nn.Conv2d`` layers (:class:`PackedConv2d` is one) and the package's own containers: it
 runs eagerly, under ``torch.compile``, ``torch.jit.script`` / ``trace`` and ``torch.export`` (where packed
@@ -312,8 +317,9 @@ class PackedConv2d(nn.Conv2d):
     float32, outside autograd, tracing, scripting and compiling, ``forward`` calls oneDNN's fused convolution
     with the weight reordered once (on the first call, redone if the weight changes) and the ReLU applied
     inside, and given a ``shortcut``, also the residual addition before it. Everywhere else it computes the same
-    thing with ``F.conv2d``. Weights and the maps it returns are channels-last (oneDNN's packed route
-    produces that layout whatever the input's).
+    thing with ``F.conv2d``. The packed route also serves bfloat16 (input and weight), on CPUs where oneDNN
+    has bfloat16 instructions (``PACKED_DTYPES``). Weights and the maps it returns are channels-last (oneDNN's
+    packed route produces that layout whatever the input's).
     """
 
     __jit_ignored_attributes__ = ["_geometry", "_packed", "_packed_key"]
@@ -362,11 +368,12 @@ class PackedConv2d(nn.Conv2d):
 
     @torch.jit.unused
     def packable(self, x: torch.Tensor) -> bool:
-        """Whether this call may take the oneDNN route (which neither records gradients nor traces)."""
+        """Whether this call may take the oneDNN route (which neither records gradients nor traces): CPU,
+    input and weight of one dtype in ``PACKED_DTYPES``, no autograd, tracing, compiling or autocast."""
         return (
             x.device.type == "cpu"
-            and x.dtype == torch.float32
-            and self.weight.dtype == torch.float32
+            and x.dtype == self.weight.dtype
+            and x.dtype in PACKED_DTYPES
             and self.weight.device.type == "cpu"
             and not (x.requires_grad or self.weight.requires_grad)
             and not torch.jit.is_tracing()
@@ -394,7 +401,17 @@ class PackedConv2d(nn.Conv2d):
         )
 
 
+def onednn_bfloat16_available() -> bool:
+    """Whether oneDNN runs bfloat16 convolutions natively on this CPU (AVX-512 BF16 / AMX); elsewhere it would
+    emulate them, slower than float32, so bfloat16 convolutions stay ordinary ones there."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 ONEDNN_POINTWISE = onednn_pointwise_available()
+PACKED_DTYPES = (torch.float32, torch.bfloat16) if onednn_bfloat16_available() else (torch.float32,)
 
 
 class PackedUnit(nn.Module):
@@ -461,10 +478,42 @@ def replace_modules(model: nn.Module, rewrites: Dict[type, Rewrite]) -> None:
                 setattr(parent, name, replacement)
 
 
+# ------------------------------------------------------------------------------------------------ compute dtype
+COMPUTE_DTYPES = (torch.float32, torch.float64, torch.bfloat16)
+
+
+def compute_dtype(model: nn.Module) -> torch.dtype:
+    """The dtype the network computes in: its stem convolution's."""
+    return model.conv1.weight.dtype  # type: ignore[union-attr]
+
+
+def cast_input(model: nn.Module, args: tuple) -> tuple:
+    """Forward pre-hook of a reduced-precision model: the input in the network's dtype."""
+    return (args[0].to(compute_dtype(model)),) + tuple(args[1:])
+
+
+def cast_outputs(model: nn.Module, args: tuple, output: Any) -> Any:
+    """Forward hook of a reduced-precision model: every output in float32 (the hook sees the cast input)."""
+    if isinstance(output, torch.Tensor):
+        return output.float()
+    return type(output)(o.float() for o in output)
+
+
+def set_compute_dtype(model: HRNet, dtype: torch.dtype) -> None:
+    """In place: weights in ``dtype``; unless that is the input's float32, a cast at the model's input and back at
+    its outputs, so callers keep feeding and receiving float32 (hooks, so no module's forward changes)."""
+    model.to(dtype)
+    hooked = cast_input in model._forward_pre_hooks.values()
+    if dtype == torch.bfloat16 and not hooked:
+        model.register_forward_pre_hook(cast_input)
+        model.register_forward_hook(cast_outputs)
+
+
 # ------------------------------------------------------------------------------------------------ entry point
 def optimize_for_inference(
     model: HRNet,
     *,
+    dtype: Optional[torch.dtype] = None,
     batch: bool = True,
     channels_last: bool = True,
     pack: Optional[bool] = None,
@@ -475,13 +524,16 @@ def optimize_for_inference(
     ``model.eval()``'s up to float rounding; the result is in eval mode and its parameters do not require
     gradients.
 
-    ``batch=False`` keeps the core's fusion and head modules; ``channels_last=False`` keeps the contiguous
-    layout; ``pack=False`` keeps ordinary ``nn.Conv2d`` layers (packing needs channels-last, the layout
-    oneDNN's packed convolutions produce, and is on by default with it); ``inplace=True`` rewrites ``model``
-    itself instead of a copy.
+    ``dtype=torch.bfloat16`` computes in bfloat16 with float32 in and out (see the module docstring); ``None``
+    keeps the model's dtype. ``batch=False`` keeps the core's fusion and head modules; ``channels_last=False``
+    keeps the contiguous layout; ``pack=False`` keeps ordinary ``nn.Conv2d`` layers (packing needs
+    channels-last, the layout oneDNN's packed convolutions produce, and is on by default with it);
+    ``inplace=True`` rewrites ``model`` itself instead of a copy.
     """
     if not isinstance(model, HRNet):
         raise ValueError(f"optimize_for_inference expects an hrnet.HRNet, got {type(model).__name__}")
+    if dtype is not None and dtype not in COMPUTE_DTYPES:
+        raise ValueError(f"dtype must be one of {COMPUTE_DTYPES} or None (the model's), got {dtype}")
     if pack is None:
         pack = channels_last
     if pack and not channels_last:
@@ -491,6 +543,8 @@ def optimize_for_inference(
     optimized.eval().requires_grad_(False)
     if batch:
         replace_modules(optimized, BATCH_REWRITES)
+    if dtype is not None:
+        set_compute_dtype(optimized, dtype)
     if channels_last:
         optimized.to(memory_format=torch.channels_last)
     if pack:
