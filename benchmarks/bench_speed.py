@@ -1,13 +1,14 @@
-"""CPU speed of the fast path against timm's own HRNet at equal weights: inference (eager, optimized, compiled),
-training, multiply-add throughput against one large convolution, and ONNX Runtime.
+"""CPU speed of the fast path against timm's own HRNet at equal weights: inference (eager, optimized in float32 and
+bfloat16, compiled), OpenVINO, training, multiply-add throughput against one large convolution, and ONNX Runtime.
 
-    python benchmarks/bench_speed.py                  # full run, 1 torch thread (tens of minutes on 2 cores)
+    python benchmarks/bench_speed.py                  # full run, 2 torch threads (about 40 minutes on 2 cores)
     python benchmarks/bench_speed.py --quick          # W18 only, fewer repeats (a few minutes)
     python benchmarks/bench_speed.py --threads 1 2    # the tables once per thread count
 
 Compared at equal weights, in one process: timm's ``HighResolutionNet`` (not the registry entry this package
 replaces) eager and under ``torch.compile``; ``hrnet.HRNet`` eager; ``hrnet.optimize_for_inference`` (the fast
-path) eager and under ``torch.compile``. Pose: ``head=None`` at 256×192 against timm's ``features_only`` branch
+path) eager in float32 and bfloat16 and under ``torch.compile``; OpenVINO in f32 and bf16 on our IR
+(``hrnet.export_openvino``) and on timm's model. Pose: ``head=None`` at 256×192 against timm's ``features_only`` branch
 maps; ImageNet: ``head='cls'`` at 224×224 against timm's classifier. One markdown file and one chart per thread count.
 
 Every repeat runs each compared model once, the order rotating from repeat to repeat, so slow drifts of a
@@ -41,22 +42,45 @@ from hrnet.complexity import GIGA
 RESULTS = Path(__file__).resolve().parent / "results"
 POSE, CLS = "pose", "cls"
 TASKS = {POSE: (None, (256, 192)), CLS: ("cls", (224, 224))}
-VARIANTS = ("timm eager", "ours eager", "fast", "fast + compile", "timm + compile")
+# The chart's bars: PyTorch variants and OpenVINO on our export (its tables add OpenVINO on timm's).
+VARIANTS = (
+    "timm eager",
+    "ours eager",
+    "fast",
+    "fast bf16",
+    "fast + compile",
+    "fast bf16 + compile",
+    "timm + compile",
+    "OV f32 ours",
+    "OV bf16 ours",
+)
 
 
 # ---------------------------------------------------------------------------------------------- timing
+def engine(name: str) -> str:
+    """The runtime behind a run's name: OpenVINO's thread pool, or PyTorch's (ONNX Runtime sessions here do not
+    spin)."""
+    return "OpenVINO" if name.startswith(("OV ", "OpenVINO")) else "PyTorch"
+
+
 def paired_times(runs: Dict[str, Callable[[], object]], repeats: int) -> Dict[str, List[float]]:
-    """Wall seconds of each run over ``repeats`` rounds, each round in a rotated order (after one warm-up)."""
+    """Wall seconds of each run over ``repeats`` rounds, each round in a rotated order (after one warm-up). A run
+    that follows another engine's is preceded by one untimed call, so that threads the other engine leaves
+    spinning after its call are not counted against it."""
     names = list(runs)
     times: Dict[str, List[float]] = {name: [] for name in names}
     for name in names:
         runs[name]()
+    previous = names[-1]
     for index in range(repeats):
         shift = index % len(names)
         order = names[shift:] + names[:shift]
         if index % 2:
             order.reverse()
         for name in order:
+            if engine(name) != engine(previous):
+                runs[name]()
+            previous = name
             start = time.perf_counter()
             runs[name]()
             times[name].append(time.perf_counter() - start)
@@ -78,104 +102,219 @@ def max_relative_difference(a: object, b: object) -> float:
 
 
 def compiled(model: nn.Module, x: torch.Tensor) -> tuple[nn.Module, float]:
-    """``torch.compile`` (inductor, static shapes) and the seconds its first call took."""
+    """``torch.compile`` (inductor, static shapes, freezing: parameters folded as constants and convolution weights
+    prepacked) and the seconds its first call (the compilation) took."""
+    import torch._inductor.config as inductor_config
+
     program = torch.compile(model, dynamic=False)
     start = time.perf_counter()
-    with torch.no_grad():
+    with torch.no_grad(), inductor_config.patch(freezing=True):
         program(x)
     return program, time.perf_counter() - start
 
 
+# ---------------------------------------------------------------------------------------------- OpenVINO
+OPENVINO_PRECISIONS = {"f32": "f32", "bf16": "bf16"}  # INFERENCE_PRECISION_HINT; bf16 is its default on this CPU
+
+
+def openvino_runner(model: object, precision: str, threads: int) -> Callable[[torch.Tensor], object]:
+    """A compiled OpenVINO model (one stream, ``threads`` inference threads) as a function of a torch tensor."""
+    import openvino
+
+    config = {
+        "INFERENCE_PRECISION_HINT": precision,
+        "INFERENCE_NUM_THREADS": threads,
+        "PERFORMANCE_HINT": "LATENCY",
+        "NUM_STREAMS": 1,
+    }
+    compiled_model = openvino.Core().compile_model(model, "CPU", config)
+    request = compiled_model.create_infer_request()
+
+    def run(x: torch.Tensor) -> list[torch.Tensor]:
+        results = request.infer([x.numpy()])
+        return [torch.from_numpy(results[output]) for output in compiled_model.outputs]
+
+    return run
+
+
+def openvino_models(ours: nn.Module, twin: nn.Module, x: torch.Tensor, folder: str) -> Dict[str, object]:
+    """OpenVINO models of equal weights: ``hrnet.export_openvino`` (dynamic batch / height / width) read back
+    from its IR, and timm's model converted by OpenVINO's PyTorch frontend at this input's fixed size."""
+    import openvino
+
+    path = os.path.join(folder, f"ours_{id(ours)}.xml")
+    if not os.path.exists(path):
+        hrnet.export_openvino(ours, path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        timm_model = openvino.convert_model(twin, example_input=x, input=[list(x.shape)])
+    return {"ours": openvino.Core().read_model(path), "timm": timm_model}
+
+
 # ---------------------------------------------------------------------------------------------- sections
-def conv_peak(repeats: int) -> tuple[list[str], float]:
-    """Multiply-adds per second of one large 3×3 convolution (128 → 128 channels, 56×56, batch 8)."""
-    conv = nn.Conv2d(128, 128, 3, padding=1, bias=False).eval()
-    x = torch.randn(8, 128, 56, 56)
-    macs = conv.weight.numel() * 56 * 56 * 8
+def conv_figure(repeats: int, threads: int, with_openvino: bool) -> tuple[list[str], Dict[str, float]]:
+    """Multiply-adds per second of one large 3×3 convolution (128 → 128 channels, 64×48, batch 8): the rate the
+    whole networks are measured against, per dtype (the best layout of each)."""
+    conv = nn.Conv2d(128, 128, 3, padding=1, bias=True).eval().requires_grad_(False)
+    x = torch.randn(8, 128, 64, 48)
+    macs = conv.weight.numel() * 64 * 48 * 8
     conv_cl = copy.deepcopy(conv).to(memory_format=torch.channels_last)
+    conv_bf16 = copy.deepcopy(conv_cl).to(torch.bfloat16)
     x_cl = x.contiguous(memory_format=torch.channels_last)
+    x_bf16 = x_cl.to(torch.bfloat16)
+    runs: Dict[str, Callable[[], object]] = {
+        "PyTorch float32, NCHW": lambda: conv(x),
+        "PyTorch float32, channels-last": lambda: conv_cl(x_cl),
+        "PyTorch bfloat16, channels-last": lambda: conv_bf16(x_bf16),
+    }
+    if with_openvino:
+        import openvino
+
+        model = openvino.convert_model(conv, example_input=x, input=[list(x.shape)])
+        for precision in OPENVINO_PRECISIONS:
+            runs[f"OpenVINO {precision}"] = functools.partial(openvino_runner(model, precision, threads), x)
     with torch.no_grad():
-        times = paired_times({"NCHW": lambda: conv(x), "channels-last": lambda: conv_cl(x_cl)}, repeats)
+        times = paired_times(runs, repeats)
     rates = {name: macs / statistics.median(t) / 1e9 for name, t in times.items()}
     lines = [
-        "### Sustained convolution throughput (3×3, 128 → 128 channels, 56×56, batch 8)",
+        "### One large convolution (3×3, 128 → 128 channels, 64×48, batch 8, with bias)",
         "",
-        "| layout | GMAC/s |",
+        "| engine, dtype, layout | GMAC/s |",
         "|---|---|",
     ] + [f"| {name} | {rate:.1f} |" for name, rate in rates.items()]
-    return lines, max(rates.values())
+    figure = {
+        "float32": max(rate for name, rate in rates.items() if name.startswith("PyTorch float32")),
+        "bfloat16": rates["PyTorch bfloat16, channels-last"],
+    }
+    return lines, figure
+
+
+def relative_l2(a: object, b: object) -> float:
+    """Largest relative L2 difference over the outputs."""
+    return max(((x.double() - y.double()).norm() / y.double().norm()).item() for x, y in zip(as_list(a), as_list(b)))
 
 
 def inference_table(
-    archs: List[str], batches: List[int], repeats: Dict[int, int], compile_archs: List[str], peak: float
+    archs: List[str],
+    batches: List[int],
+    repeats: Dict[int, int],
+    compile_archs: List[str],
+    figure: Dict[str, float],
+    threads: int,
+    with_openvino: bool,
 ) -> tuple[list[str], dict]:
-    """One row per (task, arch, batch): medians, speed-ups over timm eager, fast+compile over timm+compile."""
+    """One row per (task, arch, batch), every engine timed side by side: PyTorch (eager, fast path in float32 and
+    bfloat16, compiled with inductor's freezing) and OpenVINO (f32 and bf16, on our export and on timm's)."""
     results: dict = {}
-    lines = [
-        "### Inference, ours vs timm at equal weights",
+    torch_lines = [
+        "### Inference in PyTorch, ours vs timm at equal weights",
         "",
-        "Speed-ups are over timm eager unless the column says otherwise; GMAC/s counts the multiply-adds of "
-        "`hrnet.complexity` (the paper's convention) and is given as a fraction of the sustained convolution "
-        "throughput above.",
+        "Speed-ups over timm eager. Compiled: `torch.compile` with inductor's freezing (weights folded and "
+        "prepacked). GMAC/s counts the multiply-adds of `hrnet.complexity` (the paper's convention), as a fraction "
+        "of the large convolution's rate in the same dtype (above). Δ: max |difference| / max |timm| (float32); "
+        "L2: relative L2 difference from timm (bfloat16).",
         "",
-        "| task | arch | batch | timm eager ms | ours eager | fast | fast + compile | timm + compile | "
-        "fast+compile / timm+compile | fast GMAC/s (of peak) | max rel. Δ fast vs timm |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| task | arch | batch | timm eager ms | ours eager | fast | fast bf16 | fast + compile | fast bf16 + compile "
+        "| timm + compile | fast GMAC/s (of f32 conv) | fast bf16 GMAC/s (of bf16 conv) | Δ fast | L2 fast bf16 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for task, (head, size) in TASKS.items():
-        for arch in archs:
-            torch.manual_seed(0)
-            ours = hrnet.HRNet(arch, head=head).eval()
-            twin = timm_twin(ours, arch, features=task == POSE)
-            fast = hrnet.optimize_for_inference(ours)
-            macs = hrnet.complexity(ours, size)[1] * GIGA
-            for batch in batches:
-                x = torch.randn(batch, 3, *size)
-                runs: Dict[str, Callable[[], object]] = {
-                    "timm eager": lambda twin=twin, x=x: twin(x),
-                    "ours eager": lambda ours=ours, x=x: ours(x),
-                    "fast": lambda fast=fast, x=x: fast(x),
-                }
-                compile_seconds = {}
-                if arch in compile_archs:
-                    torch._dynamo.reset()  # fresh caches: never hit the recompile limit and silently run eager
-                    fast_compiled, compile_seconds["fast"] = compiled(fast, x)
-                    timm_compiled, compile_seconds["timm"] = compiled(twin, x)
-                    runs["fast + compile"] = lambda m=fast_compiled, x=x: m(x)
-                    runs["timm + compile"] = lambda m=timm_compiled, x=x: m(x)
-                with torch.no_grad():
-                    difference = max_relative_difference(fast(x), twin(x))
-                    times = paired_times(runs, repeats[batch])
-                reference = times["timm eager"]
-                speedups = {name: median_ratio(reference, t) for name, t in times.items()}
-                medians = {name: statistics.median(t) for name, t in times.items()}
-                rate = batch * macs / medians["fast"] / 1e9
-                versus = (
-                    f"{median_ratio(times['timm + compile'], times['fast + compile']):.2f}×"
-                    if "fast + compile" in times
-                    else "—"
-                )
-                cells = [f"{speedups[name]:.2f}×" if name in speedups else "—" for name in VARIANTS[1:]]
-                lines.append(
-                    f"| {task} {size[0]}×{size[1]} | {arch.upper()} | {batch} | {medians['timm eager'] * 1e3:.0f} | "
-                    + " | ".join(cells)
-                    + f" | {versus} | {rate:.1f} ({rate / peak:.2f}) | {difference:.1e} |"
-                )
-                results[(task, arch, batch)] = dict(speedups=speedups, compile_seconds=compile_seconds, rate=rate)
-                print(lines[-1], flush=True)
+    openvino_lines = [
+        "### Inference against OpenVINO, same runs",
+        "",
+        "OpenVINO on our `hrnet.export_openvino` IR (dynamic batch / height / width) and on timm's model converted "
+        "by OpenVINO's PyTorch frontend at the fixed input size; one stream, the same thread count. Speed-ups over "
+        "timm eager; the last columns compare our fast path with the faster OpenVINO model of each precision.",
+        "",
+        "| task | arch | batch | OV f32 timm | OV f32 ours | OV bf16 timm | OV bf16 ours | fast / OV f32 | "
+        "fast bf16 / OV bf16 | L2 OV bf16 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    with tempfile.TemporaryDirectory() as folder:
+        for task, (head, size) in TASKS.items():
+            for arch in archs:
+                torch.manual_seed(0)
+                ours = hrnet.HRNet(arch, head=head).eval()
+                twin = timm_twin(ours, arch, features=task == POSE)
+                fast = hrnet.optimize_for_inference(ours)
+                low = hrnet.optimize_for_inference(ours, dtype=torch.bfloat16)
+                macs = hrnet.complexity(ours, size)[1] * GIGA
+                for batch in batches:
+                    x = torch.randn(batch, 3, *size)
+                    runs: Dict[str, Callable[[], object]] = {
+                        "timm eager": functools.partial(twin, x),
+                        "ours eager": functools.partial(ours, x),
+                        "fast": functools.partial(fast, x),
+                        "fast bf16": functools.partial(low, x),
+                    }
+                    compile_seconds = {}
+                    if arch in compile_archs:
+                        torch._dynamo.reset()  # fresh caches: never hit the recompile limit and silently run eager
+                        fast_compiled, compile_seconds["fast"] = compiled(fast, x)
+                        timm_compiled, compile_seconds["timm"] = compiled(twin, x)
+                        low_compiled, compile_seconds["fast bf16"] = compiled(low, x)
+                        runs["fast + compile"] = functools.partial(fast_compiled, x)
+                        runs["fast bf16 + compile"] = functools.partial(low_compiled, x)
+                        runs["timm + compile"] = functools.partial(timm_compiled, x)
+                    if with_openvino:
+                        for source, model in openvino_models(ours, twin, x, folder).items():
+                            for precision in OPENVINO_PRECISIONS:
+                                runs[f"OV {precision} {source}"] = functools.partial(
+                                    openvino_runner(model, precision, threads), x
+                                )
+                    with torch.no_grad():
+                        reference = twin(x)
+                        difference = max_relative_difference(fast(x), reference)
+                        low_l2 = relative_l2(low(x), reference)
+                        ov_l2 = relative_l2(runs["OV bf16 ours"](), reference) if with_openvino else float("nan")
+                        for name in ("fast + compile", "OV f32 ours", "OV f32 timm"):
+                            if name in runs:
+                                assert max_relative_difference(runs[name](), reference) < 1e-4, name
+                        times = paired_times(runs, repeats[batch])
+                    speedups = {name: median_ratio(times["timm eager"], t) for name, t in times.items()}
+                    medians = {name: statistics.median(t) for name, t in times.items()}
+                    rates = {name: batch * macs / medians[name] / 1e9 for name in ("fast", "fast bf16")}
+
+                    def cell(name: str, speedups: Dict[str, float] = speedups) -> str:
+                        return f"{speedups[name]:.2f}×" if name in speedups else "—"
+
+                    def versus(ours_name: str, precision: str, times: Dict[str, List[float]] = times) -> str:
+                        names = [f"OV {precision} {source}" for source in ("ours", "timm")]
+                        if not all(name in times for name in names):
+                            return "—"
+                        best = min(names, key=lambda name: statistics.median(times[name]))
+                        return f"{median_ratio(times[best], times[ours_name]):.2f}×"
+
+                    key = f"| {task} {size[0]}×{size[1]} | {arch.upper()} | {batch} |"
+                    torch_lines.append(
+                        f"{key} {medians['timm eager'] * 1e3:.0f} | "
+                        + " | ".join(cell(name) for name in ("ours eager", "fast", "fast bf16"))
+                        + f" | {cell('fast + compile')} | {cell('fast bf16 + compile')} | {cell('timm + compile')} | "
+                        f"{rates['fast']:.1f} ({rates['fast'] / figure['float32']:.2f}) | "
+                        f"{rates['fast bf16']:.1f} ({rates['fast bf16'] / figure['bfloat16']:.2f}) | "
+                        f"{difference:.1e} | {low_l2:.2%} |"
+                    )
+                    print(torch_lines[-1], flush=True)
+                    if with_openvino:
+                        openvino_lines.append(
+                            f"{key} "
+                            + " | ".join(cell(f"OV {p} {s}") for p in OPENVINO_PRECISIONS for s in ("timm", "ours"))
+                            + f" | {versus('fast', 'f32')} | {versus('fast bf16', 'bf16')} | {ov_l2:.2%} |"
+                        )
+                        print(openvino_lines[-1], flush=True)
+                    results[(task, arch, batch)] = dict(speedups=speedups, compile_seconds=compile_seconds)
     compile_notes = sorted(
         {
-            f"{arch} {task} b{batch}: fast {seconds['fast']:.0f} s, timm {seconds['timm']:.0f} s"
+            f"{arch} {task} b{batch}: fast {seconds['fast']:.0f} s, fast bf16 {seconds['fast bf16']:.0f} s, "
+            f"timm {seconds['timm']:.0f} s"
             for (task, arch, batch), value in results.items()
             if (seconds := value["compile_seconds"])
         }
     )
+    lines = torch_lines
     if compile_notes:
-        lines += [
-            "",
-            "First-call (compile) seconds, shorter where PyTorch's on-disk compile cache already held the "
-            "graph: " + "; ".join(compile_notes) + ".",
-        ]
+        lines += ["", "First-call (compile) seconds: " + "; ".join(compile_notes) + "."]
+    if with_openvino:
+        lines += [""] + openvino_lines
     return lines, results
 
 
@@ -192,6 +331,7 @@ def fast_path_steps(arch: str, batch: int, repeats: int) -> list[str]:
         "fold + batch + channels-last": hrnet.optimize_for_inference(ours, pack=False),
         "fold + channels-last + pack": hrnet.optimize_for_inference(ours, batch=False),
         "fold + batch + channels-last + pack (default)": hrnet.optimize_for_inference(ours),
+        "… + bfloat16 (dtype=torch.bfloat16)": hrnet.optimize_for_inference(ours, dtype=torch.bfloat16),
     }
     x = torch.randn(batch, 3, *size)
     with torch.no_grad():
@@ -328,7 +468,11 @@ def profile_lines(arch: str, batch: int, rows: int = 8) -> list[str]:
     torch.manual_seed(0)
     head, size = TASKS[POSE]
     ours = hrnet.HRNet(arch, head=head).eval()
-    models = {"timm eager": timm_twin(ours, arch, features=True), "fast": hrnet.optimize_for_inference(ours)}
+    models = {
+        "timm eager": timm_twin(ours, arch, features=True),
+        "fast": hrnet.optimize_for_inference(ours),
+        "fast bf16": hrnet.optimize_for_inference(ours, dtype=torch.bfloat16),
+    }
     x = torch.randn(batch, 3, *size)
     lines = [f"### Profile, pose {arch.upper()} 256×192, batch {batch}: top operators by self CPU time", ""]
     for name, model in models.items():
@@ -384,9 +528,10 @@ def run(args: argparse.Namespace, threads: int) -> list[str]:
     compile_archs = [] if args.no_compile else (["w18"] if quick else archs)
     lines = [f"## {threads} thread(s){' (quick)' if quick else ''}", "", f"Environment: {environment()}", ""]
     start = time.perf_counter()
-    peak_lines, peak = conv_peak(repeats[1] * 2)
-    lines += peak_lines + [""]
-    table, inference = inference_table(archs, batches, repeats, compile_archs, peak)
+    with_openvino = not args.no_openvino
+    figure_lines, figure = conv_figure(repeats[1] * 2, threads, with_openvino)
+    lines += figure_lines + [""]
+    table, inference = inference_table(archs, batches, repeats, compile_archs, figure, threads, with_openvino)
     lines += table + [""]
     lines += fast_path_steps("w18" if quick else "w32", 1, repeats[1]) + [""]
     if not quick:
@@ -412,6 +557,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, nargs="+", default=[2], help="torch intra-op thread counts")
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (slow to compile)")
     parser.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime table")
+    parser.add_argument("--no-openvino", action="store_true", help="skip the OpenVINO columns")
     args = parser.parse_args(argv)
     if any(t < 1 for t in args.threads):
         parser.error(f"--threads must be >= 1, got {args.threads}")

@@ -4,7 +4,7 @@ from importlib.util import find_spec
 
 from .checkpoint import CheckpointError, LoadReport, convert_state_dict, load_checkpoint
 from .complexity import complexity
-from .export import export_onnx, export_program, min_export_side
+from .export import export_onnx, export_openvino, export_program, min_export_side
 from .fast import optimize_for_inference
 from .model import HRNet
 from .registry import MODELS, build
@@ -22,6 +22,7 @@ __all__ = [
     "complexity",
     "convert_state_dict",
     "export_onnx",
+    "export_openvino",
     "export_program",
     "get_arch",
     "load_checkpoint",

@@ -24,12 +24,17 @@ layout optimizer keeps in its blocked (NCHWc) layout (fusions batched by ``hrnet
 traced as they are), and names the input axes ``batch``, ``height`` and ``width``. Pinning them when the size
 is known (ONNX Runtime: ``SessionOptions.add_free_dimension_override_by_name("height", 256)``) makes the graph
 static for that session, which lets the runtime also upsample by constant factors and update sums in place.
+
+``export_openvino(model, path)`` converts the ``torch.export`` program (plain fusion order: OpenVINO runs the
+eager and blocked orders, and a model optimized for inference or not, equally fast) to an OpenVINO IR with
+dynamic batch, height and width and fp32 weights. On CPUs with bf16 OpenVINO computes in bf16 unless compiled
+with ``{"INFERENCE_PRECISION_HINT": "f32"}``.
 """
 
 import contextlib
 import copy
 import os
-from typing import Any, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -40,6 +45,9 @@ from .fast import Rewrite, replace_modules
 from .fusion import MultiResolutionFusion
 from .heads import V2pHead
 from .model import HRNet
+
+if TYPE_CHECKING:
+    import openvino
 
 DEFAULT_MAX_SIDE = 8192
 MAX_BATCH = 1024
@@ -222,3 +230,38 @@ def export_onnx(
     name_input_axes(onnx_program)
     onnx_program.save(os.fspath(path))
     return onnx_program
+
+
+def export_openvino(
+    model: HRNet,
+    path: Union[str, "os.PathLike[str]"],
+    example: Optional[torch.Tensor] = None,
+    max_side: int = DEFAULT_MAX_SIDE,
+) -> "openvino.Model":
+    """Write ``model`` (an :class:`~hrnet.HRNet`, optimized for inference or not) to ``path`` (``.xml``, weights
+    in the ``.bin`` beside it, both overwritten) as an OpenVINO IR with dynamic batch, height and width: input
+    ``x``, outputs in the order of ``model(x)``. Returns the ``openvino.Model``. Needs the ``openvino`` package.
+
+    Weights stay fp32 (``openvino.save_model`` would compress them to fp16). The runtime picks its own precision:
+    on CPUs with bf16 it computes in bf16 by default (``INFERENCE_PRECISION_HINT``); compile with
+    ``{"INFERENCE_PRECISION_HINT": "f32"}`` to get PyTorch's numbers. Sides must be at least
+    :func:`min_export_side` (61 for the V2p head), which OpenVINO does not check.
+    """
+    if not isinstance(model, HRNet):
+        raise ValueError(f"export_openvino expects an hrnet.HRNet, got {type(model).__name__}")
+    path = os.fspath(path)
+    if not path.endswith(".xml"):
+        raise ValueError(f"export_openvino writes an OpenVINO IR: path must end in .xml, got {path!r}")
+    try:
+        import openvino
+    except ImportError as error:
+        raise ImportError("export_openvino needs OpenVINO: pip install 'hrnet[openvino]'") from error
+    ov_model = openvino.convert_model(export_program(model, example, max_side))
+    x = ov_model.inputs[0]
+    if "x" not in x.get_names():
+        x.get_tensor().set_names({"x"} | x.get_names())
+    shape = x.get_partial_shape()
+    if not all(shape[axis].is_dynamic for axis in (0, 2, 3)):
+        raise RuntimeError(f"OpenVINO made batch, height or width static: input shape {shape}")
+    openvino.save_model(ov_model, path, compress_to_fp16=False)
+    return ov_model
