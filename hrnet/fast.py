@@ -369,7 +369,7 @@ class PackedConv2d(nn.Conv2d):
     @torch.jit.unused
     def packable(self, x: torch.Tensor) -> bool:
         """Whether this call may take the oneDNN route (which neither records gradients nor traces): CPU,
-    input and weight of one dtype in ``PACKED_DTYPES``, no autograd, tracing, compiling or autocast."""
+        input and weight of one dtype in ``PACKED_DTYPES``, no autograd, tracing, compiling or autocast."""
         return (
             x.device.type == "cpu"
             and x.dtype == self.weight.dtype
@@ -500,11 +500,14 @@ def cast_outputs(model: nn.Module, args: tuple, output: Any) -> Any:
 
 
 def set_compute_dtype(model: HRNet, dtype: torch.dtype) -> None:
-    """In place: weights in ``dtype``; unless that is the input's float32, a cast at the model's input and back at
-    its outputs, so callers keep feeding and receiving float32 (hooks, so no module's forward changes)."""
+    """In place: weights in ``dtype``. For bfloat16, a cast at the model's input and back to float32 at its
+    outputs, so callers keep feeding and receiving float32 (as forward hooks: no module's forward changes);
+    for float32 / float64 none (a second call never stacks casts, and removes them for those dtypes)."""
     model.to(dtype)
-    hooked = cast_input in model._forward_pre_hooks.values()
-    if dtype == torch.bfloat16 and not hooked:
+    for hooks, hook in ((model._forward_pre_hooks, cast_input), (model._forward_hooks, cast_outputs)):
+        for key in [key for key, value in hooks.items() if value is hook]:
+            del hooks[key]
+    if dtype == torch.bfloat16:
         model.register_forward_pre_hook(cast_input)
         model.register_forward_hook(cast_outputs)
 

@@ -405,6 +405,9 @@ def test_bfloat16_model_copies_pickles_and_reoptimizes(plain_models: dict) -> No
     assert len(again._forward_pre_hooks) == len(again._forward_hooks) == 1
     for twin in (copy.deepcopy(low), torch.load(buffer, weights_only=False), again):
         assert_close_in_bfloat16(twin, model, x)
+    back = hrnet.optimize_for_inference(low, dtype=torch.float32)  # bfloat16-rounded weights, float32 compute
+    assert not back._forward_pre_hooks and not back._forward_hooks
+    assert_close_in_bfloat16(back, model, x)
 
 
 def test_bfloat16_model_composes_with_torch_compile(plain_models: dict) -> None:
