@@ -1,7 +1,7 @@
 """CPU speed of the fast path against timm's own HRNet at equal weights: inference (eager, optimized in float32 and
 bfloat16, compiled), OpenVINO, training, multiply-add throughput against one large convolution, and ONNX Runtime.
 
-    python benchmarks/bench_speed.py                  # full run, 2 torch threads (about 40 minutes on 2 cores)
+    python benchmarks/bench_speed.py                  # full run, 2 torch threads (about 50 minutes on 2 cores)
     python benchmarks/bench_speed.py --quick          # W18 only, fewer repeats (a few minutes)
     python benchmarks/bench_speed.py --threads 1 2    # the tables once per thread count
 
