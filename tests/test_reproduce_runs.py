@@ -116,11 +116,14 @@ def test_an_interrupted_run_resumes_and_equals_the_uninterrupted_one(uninterrupt
     work_dir = tmp_path / "w"
     args = ["smoke", "--task", "seg", "--work-dir", str(work_dir), "--cfg-options", *SHORT]
     process = reproduce(*args)
-    first_checkpoint = work_dir / "seg" / f"iter_{CHECKPOINT_EVERY}.pth"
+    # mmengine names a checkpoint in last_checkpoint once it is written whole: the .pth file appears earlier, and
+    # an interrupt that lands while it is being written leaves nothing to resume from.
+    pointer = work_dir / "seg" / "last_checkpoint"
     deadline = time.monotonic() + 600
-    while not first_checkpoint.exists():
+    while not pointer.exists():
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()[0]
         time.sleep(0.2)
+    assert re.search(r"iter_\d+\.pth$", pointer.read_text().strip())
     process.send_signal(signal.SIGINT)  # Ctrl-C: the command stops its worker and records the interruption
     out, _ = process.communicate(timeout=120)
     assert process.returncode != 0
