@@ -75,6 +75,11 @@ def max_rel_diff(ours: torch.Tensor, ref: torch.Tensor) -> float:
     return ((ours - ref).abs().max() / ref.abs().max().clamp_min(1e-12)).item()
 
 
+def relative_l2(ours: torch.Tensor, ref: torch.Tensor) -> float:
+    """‖ours − ref‖ / ‖ref‖ in float64: "close" for reduced precision, where single outputs may differ more."""
+    return ((ours.double() - ref.double()).norm() / ref.double().norm()).item()
+
+
 def randomize_norm_stats(model: nn.Module, seed: int = 0) -> nn.Module:
     """Give every BN non-trivial running statistics and affine parameters, so BN handling matters."""
     generator = torch.Generator().manual_seed(seed)

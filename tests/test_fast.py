@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import as_list, max_rel_diff, needs_timm, randomize_norm_stats
+from conftest import as_list, max_rel_diff, needs_timm, randomize_norm_stats, relative_l2
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
@@ -329,10 +329,6 @@ BF16_TOLERANCE = 0.02  # relative L2 of each output against float32 (measured: a
 NEEDS_BF16 = pytest.mark.skipif(
     torch.bfloat16 not in fast.PACKED_DTYPES, reason="this CPU has no bfloat16 instructions for oneDNN (AVX-512 BF16)"
 )
-
-
-def relative_l2(ours: torch.Tensor, ref: torch.Tensor) -> float:
-    return ((ours.double() - ref.double()).norm() / ref.double().norm()).item()
 
 
 def assert_close_in_bfloat16(low: nn.Module, reference: nn.Module, x: torch.Tensor) -> None:
