@@ -33,7 +33,7 @@ from typing import Callable, Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
-from common import environment, timm_twin
+from common import environment, publish, timm_twin
 from torch import nn
 
 import hrnet
@@ -117,17 +117,23 @@ def compiled(model: nn.Module, x: torch.Tensor) -> tuple[nn.Module, float]:
 OPENVINO_PRECISIONS = {"f32": "f32", "bf16": "bf16"}  # INFERENCE_PRECISION_HINT; bf16 is its default on this CPU
 
 
-def openvino_runner(model: object, precision: str, threads: int) -> Callable[[torch.Tensor], object]:
-    """A compiled OpenVINO model (one stream, ``threads`` inference threads) as a function of a torch tensor."""
-    import openvino
-
-    config = {
+def openvino_config(precision: str, threads: int, perf_count: bool = False) -> Dict[str, object]:
+    """OpenVINO's CPU settings for a latency run: one stream, ``threads`` inference threads, the precision
+    hint; ``perf_count`` records each layer's execution time (read back from the runtime model)."""
+    return {
         "INFERENCE_PRECISION_HINT": precision,
         "INFERENCE_NUM_THREADS": threads,
         "PERFORMANCE_HINT": "LATENCY",
         "NUM_STREAMS": 1,
+        "PERF_COUNT": "YES" if perf_count else "NO",
     }
-    compiled_model = openvino.Core().compile_model(model, "CPU", config)
+
+
+def openvino_runner(model: object, precision: str, threads: int) -> Callable[[torch.Tensor], object]:
+    """A compiled OpenVINO model (one stream, ``threads`` inference threads) as a function of a torch tensor."""
+    import openvino
+
+    compiled_model = openvino.Core().compile_model(model, "CPU", openvino_config(precision, threads))
     request = compiled_model.create_infer_request()
 
     def run(x: torch.Tensor) -> list[torch.Tensor]:
@@ -566,10 +572,7 @@ def main(argv: list[str] | None = None) -> int:
     for threads in args.threads:
         lines = ["# HRNet CPU speed: `hrnet` (eager, fast path, compiled) vs timm at equal weights", ""]
         text = "\n".join(lines + run(args, threads)) + "\n"
-        print(text)
-        path = RESULTS / f"speed_{'quick' if args.quick else 'full'}_{threads}t.md"
-        path.write_text(text)
-        print(f"written {path}", flush=True)
+        publish(text, RESULTS / f"speed_{'quick' if args.quick else 'full'}_{threads}t.md")
     return 0
 
 

@@ -1,9 +1,10 @@
-"""What both benchmark scripts share: timm's own HRNet at equal weights, and a line describing the machine."""
+"""What the benchmark scripts share: timm's own HRNet at equal weights, and a line describing the machine."""
 
 from __future__ import annotations
 
 import os
 import platform
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -33,3 +34,11 @@ def environment() -> str:
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
         f"{torch.get_num_threads()} torch thread(s), load average {load}"
     )
+
+
+def publish(text: str, path: Path) -> None:
+    """Print a results file's text and write it (its folder created if missing)."""
+    print(text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    print(f"written {path}", flush=True)
