@@ -140,8 +140,8 @@ def layer_table(arch: str, batch: int, precision: str, threads: int, repeats: in
         return max(calls * seconds for calls, seconds in (ours_groups.get(key, (0, 0)), theirs_groups.get(key, (0, 0))))
 
     keys = sorted(set(ours_groups) | set(theirs_groups), key=time_per_forward, reverse=True)
-    for (source, output, kernel) in keys:
-        mine, theirs = ours_groups.get((source, output, kernel)), theirs_groups.get((source, output, kernel))
+    for key in keys:
+        (source, output, kernel), mine, theirs = key, ours_groups.get(key), theirs_groups.get(key)
         shape = f"{'×'.join(map(str, source))} → {'×'.join(map(str, output))}, {kernel}×{kernel}"
         cells = [f"{mine[0]:.0f} | {mine[1] * 1e6:.0f}" if mine else "— | —"]
         cells.append(f"{theirs[0]:.0f} | {theirs[1] * 1e6:.0f}" if theirs else "— | —")

@@ -1,4 +1,5 @@
-"""What the benchmark scripts share: timm's own HRNet at equal weights, and a line describing the machine."""
+"""What the benchmark scripts share: timm's own HRNet at equal weights, a line describing the machine, and
+writing a results file."""
 
 from __future__ import annotations
 
