@@ -43,7 +43,7 @@ def test_our_convolutions_and_openvinos_layers_group_alike(tmp_path) -> None:
     assert all(seconds > 0 for calls in (*ours.values(), *theirs.values()) for seconds in calls)
 
 
-def test_default_fast_path_stacks_convolutions_openvino_runs_apart(tmp_path) -> None:
+def test_the_default_fast_path_stacks_convolutions() -> None:
     model = hrnet.HRNet("w18_small", head=None).eval()
     fast = hrnet.optimize_for_inference(model)
     ours: bench_layers.LayerTimes = collections.defaultdict(list)
