@@ -180,8 +180,10 @@ def empty_call_row(precision: str, threads: int, repeats: int) -> str:
         for conv in packed:
             conv.run_packed(source, None)
 
+    array = x.numpy()
+
     def theirs() -> None:
-        request.infer([x.numpy()])
+        request.infer([array])
         openvino_convolutions(compiled, layer)
 
     with torch.no_grad():

@@ -40,7 +40,10 @@ def test_our_convolutions_and_openvinos_layers_group_alike(tmp_path) -> None:
     convolutions = sum(isinstance(m, torch.nn.Conv2d) for m in unstacked.modules())
     assert sum(len(calls) for calls in ours.values()) == convolutions
     assert {key: len(calls) for key, calls in theirs.items()} == {key: len(calls) for key, calls in ours.items()}
-    assert all(seconds > 0 for calls in (*ours.values(), *theirs.values()) for seconds in calls)
+    assert all(seconds > 0 for calls in ours.values() for seconds in calls)
+    # OpenVINO counts whole microseconds: a tiny layer may read 0, the network may not.
+    assert all(seconds >= 0 for calls in theirs.values() for seconds in calls)
+    assert sum(seconds for calls in theirs.values() for seconds in calls) > 0
 
 
 def test_the_default_fast_path_stacks_convolutions() -> None:
