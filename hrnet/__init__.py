@@ -1,5 +1,6 @@
 """hrnet: High-Resolution Networks, exact to the paper, native to timm and OpenMMLab."""
 
+from importlib.metadata import PackageNotFoundError, version
 from importlib.util import find_spec
 
 from .checkpoint import CheckpointError, LoadReport, convert_state_dict, load_checkpoint
@@ -29,7 +30,10 @@ __all__ = [
     "min_export_side",
     "optimize_for_inference",
 ]
-__version__ = "0.1.0"
+try:
+    __version__ = version("hrnet")  # one place: the package metadata (pyproject.toml)
+except PackageNotFoundError:  # a source tree on sys.path, not installed
+    __version__ = "0+unknown"
 
 if find_spec("timm") is not None:  # timm.create_model('hrnet_w32', ...) then builds hrnet.HRNet
     from . import timm_models  # noqa: F401

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import __version__
+
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
@@ -14,6 +16,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return reproduce(argv[1:])
     parser = argparse.ArgumentParser(prog="hrnet", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     commands.add_parser("tables", help="print #params / GFLOPs of the paper's tables beside the paper's numbers")

@@ -14,9 +14,10 @@ import pytest
 
 from hrnet.cli import main as hrnet_main
 from hrnet.reproduce.cli import NEEDS_SERVER
+from hrnet.resources import configs_dir
 from hrnet.reproduce.workdir import MANIFEST, RECORD, SUBMISSION
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = configs_dir()  # the folder the package reads: the source tree's, or an installed wheel's
 EXHIBIT_PREFIX = {"Table ": "", "Fig. ": "fig", "§": "sec"}  # how --list keys what the first line names
 
 

@@ -10,6 +10,12 @@ Nothing inside an installed package is edited; each adaptation is a documented f
   name is mapped to :func:`history_buffer_getattr`, which resolves exactly the statistics methods of
   ``HistoryBuffer`` and refuses every other attribute, so a hostile file that reaches for ``getattr(os,
   'system')``-style calls is still rejected by torch's safe loader.
+* **Configs that inherit ours by scope** (``_base_ = 'hrnet::pose/<file>.py'``). mmengine resolves
+  ``scope::path`` only for the packages named in its table ``mmengine.config.utils.MODULE2PACKAGE``, then reads
+  ``<package>/.mim/configs/<path>`` of the installed package (a wheel of hrnet carries its configs there).
+  :func:`register_config_scope` adds the one entry ``'hrnet'`` to that table, and changes nothing else in it.
+  mmengine reads a config's ``_base_`` files before its ``custom_imports``, so the process must have imported
+  ``hrnet.mm`` first (``hrnet reproduce`` does).
 * **Distributed training on machines without a GPU** (torchrun / srun on CPU, e.g. to test a launch): mmengine
   calls ``torch.cuda.set_device`` while initialising the process group and wraps the model in DDP with
   ``device_ids``; both fail without CUDA. :func:`prepare_distributed` starts the gloo process group itself
@@ -75,6 +81,20 @@ def allow_mmengine_checkpoints() -> None:
 
 
 allow_mmengine_checkpoints()
+
+
+# ------------------------------------------------------------------------------------------ scoped configs
+CONFIG_SCOPE = "hrnet"  # hrnet::<task>/<file>.py, from the wheel's hrnet/.mim/configs
+
+
+def register_config_scope() -> None:
+    """Let mmengine resolve ``hrnet::<path>`` configs: our own entry in its scope → package table."""
+    from mmengine.config.utils import MODULE2PACKAGE
+
+    MODULE2PACKAGE.setdefault(CONFIG_SCOPE, "hrnet")
+
+
+register_config_scope()
 
 
 # ------------------------------------------------------------------------------------------ CPU distributed

@@ -12,10 +12,11 @@ An exhibit (a table, a figure, a section's text) is named on the command line as
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from .. import resources
 
 # Where a metric printed in the paper lives in the framework's test results, and the factor from the framework's
 # units to the paper's (COCO metrics are fractions in mmpose / mmdet, percentages in the paper).
@@ -111,14 +112,11 @@ UNBUILT_ROWS = (
 
 
 def configs_dir() -> Path:
-    """The paper configs: ``$HRNET_CONFIGS``, else the ``configs/`` folder beside the installed package."""
-    folder = Path(os.environ.get("HRNET_CONFIGS") or Path(__file__).resolve().parents[2] / "configs")
-    if not folder.is_dir():
-        raise ReproduceError(
-            f"no configs folder at {folder}: install hrnet from its source tree (pip install -e .) or point "
-            "HRNET_CONFIGS at a folder holding pose/, seg/ and det/ configs"
-        )
-    return folder
+    """The paper configs (:func:`hrnet.resources.configs_dir`), a missing folder reported as a ReproduceError."""
+    try:
+        return resources.configs_dir()
+    except FileNotFoundError as error:
+        raise ReproduceError(str(error)) from None
 
 
 def in_sub_folder(config: Path) -> bool:
