@@ -1,6 +1,6 @@
 # The two commands of the README: `make tables` (the paper's complexity tables) and `make test`.
 # `make test` first creates the virtual environment in .venv (torch, timm, pytest, ruff and the OpenMMLab
-# stack, see tools/setup_env.sh) and reuses it afterwards; `make tables` needs only the core.
+# stack, see tools/setup_env.sh) and reuses it afterwards; `make tables` needs only the core and timm.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -14,7 +14,7 @@ $(BIN)/.installed: pyproject.toml requirements/openmmlab.txt tools/setup_env.sh 
 	PYTHON=$(PYTHON) tools/setup_env.sh $(VENV)
 	touch $(BIN)/.core $@
 
-.PHONY: env tables test lint timm-suite
+.PHONY: env tables test lint timm-suite installed-check
 env: $(BIN)/.installed
 
 tables: $(BIN)/.core
@@ -27,8 +27,15 @@ test: $(BIN)/.installed
 	$(BIN)/ruff check hrnet tests benchmarks configs tools
 	$(BIN)/python -m pytest -q
 	$(MAKE) timm-suite
+	$(MAKE) installed-check
 
 # timm's own model tests (tests/test_models.py of the installed timm's sdist, cached under ~/.cache/hrnet) on the
 # hrnet* names with our registration, TorchScript included; pytest arguments in TIMM_SUITE_ARGS (e.g. -x).
 timm-suite: $(BIN)/.installed
 	$(BIN)/python tools/timm_suite.py $(TIMM_SUITE_ARGS)
+
+# The wheel as a user installs it (tools/check_installed.sh): built from the sdist, installed without a source tree
+# into one environment per requirements/core-*.txt (the oldest and the newest torch / timm admitted, cached under
+# ~/.cache/hrnet/venvs), run from outside the clone, with the sdist's tests against it.
+installed-check: $(BIN)/.installed
+	PYTHON=$(PYTHON) tools/check_installed.sh

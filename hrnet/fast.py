@@ -303,9 +303,16 @@ class CommutedV2pHead(V2pHead):
 
 # ------------------------------------------------------------------------------------------------ packed oneDNN
 def onednn_pointwise_available() -> bool:
-    """Whether this PyTorch has oneDNN's fused convolution op (the one ``torch.compile`` uses on CPU)."""
+    """Whether this PyTorch has every private piece the packed route calls: oneDNN's fused convolution op (the
+    one ``torch.compile`` uses on CPU) with its ``binary`` overload, and the weight reorder. Probed by what
+    exists, not by version; where any is missing, :class:`PackedConv2d` runs ordinary convolutions."""
     try:
-        return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
+        pointwise = torch.ops.mkldnn._convolution_pointwise
+        return (
+            torch.backends.mkldnn.is_available()
+            and hasattr(pointwise, "binary")
+            and hasattr(torch._C._nn, "mkldnn_reorder_conv2d_weight")
+        )
     except (AttributeError, RuntimeError):
         return False
 

@@ -61,6 +61,26 @@ def test_exported_v2p_refuses_maps_smaller_than_its_pooling_window(exported) -> 
         program.module()(torch.randn(1, 3, 60, 64))
 
 
+def test_export_without_size_oblivious_tracing_keeps_maps_of_two_pixels(monkeypatch) -> None:
+    """Where PyTorch has no size-oblivious switch (a private fx setting, probed by what exists), export still
+    works, over the range that tracing then covers: every map at least two pixels, sides >= 33 for four branches."""
+    import hrnet.export as export
+
+    torch.manual_seed(0)
+    model = randomize_norm_stats(hrnet.HRNet("w18_small")).eval()
+    assert export.min_export_side(model, oblivious=True) == 1
+    monkeypatch.setattr(export, "size_oblivious_patch", lambda: None)
+    assert export.min_export_side(model) == 33
+    program = hrnet.export_program(model)
+    for b, h, w in [(1, 33, 47), (2, 97, 64)]:
+        x = torch.randn(b, 3, h, w)
+        with torch.no_grad():
+            for out, ref in zip(as_list(program.module()(x)), reference(model, x), strict=True):
+                assert out.shape == ref.shape and max_rel_diff(out, ref) <= TOLERANCE
+    with pytest.raises(Exception, match="33"):  # below the covered range the program refuses, naming it
+        program.module()(torch.randn(1, 3, 32, 47))
+
+
 def onnx_round_trip(path, x: torch.Tensor) -> list[np.ndarray]:
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == ["x"]

@@ -386,6 +386,22 @@ def test_bfloat16_falls_back_to_ordinary_convolutions(plain_models: dict, monkey
     assert x.grad is not None and x.grad.dtype == torch.float32 and x.grad.abs().sum() > 0
 
 
+def test_without_onednn_pieces_the_packed_network_runs_ordinary_convolutions(plain_models: dict, monkeypatch) -> None:
+    """Where this PyTorch lacks a private piece of the packed route (the capability probe says so), the same
+    packed modules compute with aten convolutions, equal to the eager model; the probe answers from what exists."""
+    assert fast.onednn_pointwise_available() == fast.ONEDNN_POINTWISE
+    model = plain_models[("v2", "nearest")]
+    packed = hrnet.optimize_for_inference(model)
+    x = torch.randn(2, 3, 61, 47)
+    monkeypatch.setattr(fast, "ONEDNN_POINTWISE", False)
+    assert "mkldnn::_convolution_pointwise" not in operator_names(packed, x)
+    with torch.no_grad():
+        for ours, ref in zip(as_list(packed(x)), as_list(model(x)), strict=True):
+            assert max_rel_diff(ours, ref) <= TOLERANCE
+    monkeypatch.delattr(torch._C._nn, "mkldnn_reorder_conv2d_weight")
+    assert not fast.onednn_pointwise_available()
+
+
 def test_bfloat16_model_copies_pickles_and_reoptimizes(plain_models: dict) -> None:
     """The float32 boundary travels with copies and pickles, and optimizing again adds no second cast."""
     import copy

@@ -220,7 +220,18 @@ def test_bad_input_is_an_error_naming_what_was_expected(capsys, tmp_path, argv, 
 def test_missing_configs_folder(capsys, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("HRNET_CONFIGS", str(tmp_path / "nowhere"))
     code, _, err = hrnet(capsys, "--list")
-    assert code == 2 and f"no configs folder at {tmp_path / 'nowhere'}" in err
+    assert code == 2 and f"HRNET_CONFIGS={tmp_path / 'nowhere'} is not a folder" in err
+
+
+def test_a_folder_of_ones_own_takes_precedence(capsys, tmp_path, monkeypatch) -> None:
+    """HRNET_CONFIGS names a folder of the user's own: its rows are the ones listed, not the package's."""
+    (tmp_path / "pose").mkdir()
+    mine = "# Paper Table 1, HRNetV1-W32 (mine), 256×192: COCO val AP 74.4\n_base_ = 'x.py'\n"
+    (tmp_path / "pose" / "mmpose_mine.py").write_text(mine)
+    monkeypatch.setenv("HRNET_CONFIGS", str(tmp_path))
+    code, out, _ = hrnet(capsys, "--list")
+    assert code == 0 and "pose/mmpose_mine.py" in out
+    assert len(out.strip().splitlines()) - 1 < len(list(CONFIGS.glob("*/*.py")))
 
 
 def test_a_config_without_the_paper_line_is_refused(capsys, tmp_path, monkeypatch) -> None:
