@@ -29,13 +29,13 @@ Layouts (key names confirmed in the public sources):
 
 from __future__ import annotations
 
-import importlib
+import contextlib
 import os
 import re
 import warnings
 import zipfile
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 import torch
 from torch import nn
@@ -70,20 +70,40 @@ def _disallowed_globals(path: PathLike, error: Exception) -> List[str]:
     return names or re.findall(r"GLOBAL ([\w.]+) was not an allowed global", str(error))
 
 
-def _numpy_objects(names: List[str]) -> Optional[list]:
-    """The numpy objects behind ``names`` plus numpy's dtype classes (mmengine stores numpy scalars and arrays
-    in its metadata), or None when a name is not numpy's: only these enter the weights-only unpickler."""
-    if not names or not all(name.startswith("numpy.") for name in names):
-        return None
-    objects = []
-    for name in names:
-        module_name, _, attribute = name.rpartition(".")
-        try:
-            objects.append(getattr(importlib.import_module(module_name), attribute))
-        except (ImportError, AttributeError):
-            return None
-    dtypes = getattr(importlib.import_module("numpy"), "dtypes", None)  # numpy >= 1.25
-    return objects + [getattr(dtypes, n) for n in dir(dtypes) if n.endswith("DType")] if dtypes else objects
+# numpy's scalar types that checkpoints hold: mmengine writes numpy scalars and arrays into a checkpoint's ``meta``
+# (mmpose's ``dataset_meta`` holds uint8 / float32 arrays), older training scripts their seeds and means.
+NUMPY_DTYPES = (
+    "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+    "float16", "float32", "float64", "complex64", "complex128",
+)  # fmt: skip
+# Where numpy pickles its array and scalar constructors: numpy.core (1.x) and numpy._core (2.x) name the same objects.
+_NUMPY_CORE_MODULES = ("numpy.core.multiarray", "numpy._core.multiarray")
+
+
+def numpy_globals() -> list:
+    """What numpy pickles for arrays, scalars and dtypes of ``NUMPY_DTYPES``, as entries of torch's safe-loader
+    allow-list: the one definition of the numpy objects a checkpoint may hold (``[]`` without numpy)."""
+    try:
+        import numpy as np
+    except ImportError:  # without numpy no file holding numpy objects can be read anyway
+        return []
+    constructors = dict(_reconstruct=np.zeros(1).__reduce__()[0], scalar=np.float64(0).__reduce__()[0])
+    entries: list = [np.ndarray, np.dtype]
+    for name, constructor in constructors.items():
+        entries += [(constructor, f"{module}.{name}") for module in _NUMPY_CORE_MODULES]
+    entries += [type(np.dtype(name)) for name in NUMPY_DTYPES]  # numpy >= 1.25 pickles dtypes by their class
+    return list(dict.fromkeys(entries))
+
+
+@contextlib.contextmanager
+def allowed_globals(entries: List[Any]) -> Iterator[None]:
+    """Within the block, torch's ``weights_only`` loader also accepts ``entries`` (``add_safe_globals`` items);
+    after it, exactly the allow-list there was before. Unlike ``torch.serialization.safe_globals`` alone, an entry
+    the process had allowed already stays allowed when the block ends, and blocks nest."""
+    present = set(torch.serialization.get_safe_globals())
+    added = [entry for entry in dict.fromkeys(entries) if entry not in present]
+    with torch.serialization.safe_globals(added):
+        yield
 
 
 def _is_pickle_or_zip(path: PathLike) -> bool:
@@ -99,18 +119,12 @@ def read_checkpoint(path: PathLike, map_location: Any = "cpu") -> Any:
         raise CheckpointError(f"checkpoint file not found: {shown}")
     if not os.path.isfile(path):
         raise CheckpointError(f"expected a checkpoint file, got a directory: {shown}")
-    try:
-        return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as error:  # every reading failure becomes one clear error below
-        failure = error
-    needed = _disallowed_globals(path, failure)
-    allowed = _numpy_objects(needed)
-    if allowed is not None:
+    with allowed_globals(numpy_globals()):  # numpy's arrays and scalars in metadata; nothing else of numpy's
         try:
-            with torch.serialization.safe_globals(allowed):
-                return torch.load(path, map_location=map_location, weights_only=True)
-        except Exception as error:
+            return torch.load(path, map_location=map_location, weights_only=True)
+        except Exception as error:  # every reading failure becomes one clear error below
             failure = error
+        needed = _disallowed_globals(path, failure)
     if needed or (_is_pickle_or_zip(path) and "Weights only load failed" in str(failure)):
         detail = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\n\n|$)", str(failure), re.DOTALL)
         reason = (

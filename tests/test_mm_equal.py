@@ -67,10 +67,10 @@ def build_in_scope(scope: str, registry, cfg: dict) -> nn.Module:
     [("mmpose", MMPOSE_MODELS, "nearest"), ("mmseg", MMSEG_MODELS, "bilinear"), ("mmdet", MMDET_MODELS, "nearest")],
 )
 def test_type_resolves_from_every_framework(scope: str, registry, mode: str) -> None:
-    model = build_in_scope(scope, registry, dict(type="hrnet.HRNet", extra=EXTRA))
+    model = build_in_scope(scope, registry, dict(type="hrnet.HRNet", extra=EXTRA, framework=scope))
     assert isinstance(model, MMHRNet)
     up = model.stage2[0].fuse_layers[0][1]
-    assert up.mode == mode  # follows the framework that builds it
+    assert up.mode == mode  # follows the framework it names
     explicit = build_in_scope(
         scope, registry, dict(type="hrnet.HRNet", arch="w18_small", upsample_cfg=dict(mode="bilinear"))
     )
@@ -88,6 +88,50 @@ def test_unknown_arguments_are_clear_errors() -> None:
         MMHRNet(arch="w18_small", norm_cfg=dict(type="LN"))
     with pytest.raises(ValueError, match="missing 'stage4'"):
         MMHRNet(extra={k: v for k, v in EXTRA.items() if k != "stage4"})
+    with pytest.raises(ValueError, match=r"framework must be one of 'mmdet', 'mmpose', 'mmseg' or None, got 'mmcls'"):
+        MMHRNet(arch="w18_small", framework="mmcls")
+
+
+def fusion_defaults(model: nn.Module) -> tuple:
+    """How the model's first fusion upsamples, and how many maps the model returns."""
+    up = model.stage2[0].fuse_layers[0][1]
+    return up.mode, up.align_corners, up.by_factor, len(run(model, EVEN))
+
+
+# mmseg: bilinear in two steps (×2^k, then to the branch size); mmpose: nearest, the high-resolution output only.
+@pytest.mark.parametrize(
+    "framework, expected",
+    [(None, ("nearest", False, False, 4)), ("mmdet", ("nearest", False, False, 4)),
+     ("mmpose", ("nearest", False, False, 1)), ("mmseg", ("bilinear", False, True, 4))],
+)  # fmt: skip
+def test_framework_sets_the_defaults_of_its_hrnet(framework, expected) -> None:
+    for source in (dict(extra=EXTRA), dict(arch="w18_small_v2")):
+        assert fusion_defaults(MMHRNet(**source, framework=framework)) == expected, source
+    # what the config writes wins over the framework's defaults
+    explicit = MMHRNet(
+        extra=EXTRA, framework=framework, multiscale_output=True, upsample_cfg=dict(mode="bilinear", align_corners=True)
+    )
+    mode, align_corners, _, outputs = fusion_defaults(explicit)
+    assert (mode, align_corners, outputs) == ("bilinear", True, 4)
+
+
+@pytest.mark.parametrize("cfg", [dict(extra=EXTRA), dict(arch="w18_small_v2"), dict(extra=EXTRA, head="v2")])
+def test_a_config_without_framework_builds_the_same_network_under_every_scope(cfg) -> None:
+    cfg = dict(type="hrnet.HRNet", **cfg)
+    built = [
+        build_in_scope("mmseg", MMSEG_MODELS, cfg),
+        build_in_scope("mmpose", MMPOSE_MODELS, cfg),
+        build_in_scope("mmdet", MMDET_MODELS, cfg),
+        MMHRNet(**{k: v for k, v in cfg.items() if k != "type"}),
+    ]
+    reference = randomize_norm_stats(built[0])
+    for model in built[1:]:
+        model.load_state_dict(reference.state_dict(), strict=True)
+        assert fusion_defaults(model) == fusion_defaults(reference)
+        for size in (EVEN, ODD):  # odd sides: bilinear or two-step resizes would differ here
+            outputs, expected = run(model, size), run(reference, size)
+            assert [o.shape for o in outputs] == [e.shape for e in expected]
+            assert all(torch.equal(o, e) for o, e in zip(outputs, expected))
 
 
 # --------------------------------------------------------------------------------------------- mmpose
@@ -96,7 +140,7 @@ def test_equals_mmpose_hrnet(multiscale: bool) -> None:
     extra = copy.deepcopy(EXTRA)
     extra["stage4"]["multiscale_output"] = multiscale
     theirs = MMPoseHRNet(extra=copy.deepcopy(extra))
-    ours = build_in_scope("mmpose", MMPOSE_MODELS, dict(type="hrnet.HRNet", extra=extra))
+    ours = build_in_scope("mmpose", MMPOSE_MODELS, dict(type="hrnet.HRNet", extra=extra, framework="mmpose"))
     copy_weights(theirs, ours)
     equal_outputs(run(ours, EVEN), run(theirs, EVEN))
     assert len(run(ours, EVEN)) == (4 if multiscale else 1)
@@ -109,7 +153,7 @@ def test_equals_mmpose_hrnet(multiscale: bool) -> None:
 # --------------------------------------------------------------------------------------------- mmseg
 def test_equals_mmseg_hrnet_on_even_and_odd_sizes() -> None:
     theirs = MMSegHRNet(extra=copy.deepcopy(EXTRA))
-    ours = build_in_scope("mmseg", MMSEG_MODELS, dict(type="hrnet.HRNet", extra=EXTRA))
+    ours = build_in_scope("mmseg", MMSEG_MODELS, dict(type="hrnet.HRNet", extra=EXTRA, framework="mmseg"))
     copy_weights(theirs, ours)
     for size in (EVEN, ODD, (473, 473)):
         equal_outputs(run(ours, size), run(theirs, size))
@@ -119,7 +163,7 @@ def test_equals_mmseg_hrnet_on_even_and_odd_sizes() -> None:
 def test_equals_mmdet_hrnet_and_hrfpn() -> None:
     their_backbone = MMDetHRNet(extra=copy.deepcopy(EXTRA))
     their_neck = HRFPN(in_channels=BRANCHES, out_channels=64)
-    ours = build_in_scope("mmdet", MMDET_MODELS, dict(type="hrnet.HRNet", extra=EXTRA))
+    ours = build_in_scope("mmdet", MMDET_MODELS, dict(type="hrnet.HRNet", extra=EXTRA, framework="mmdet"))
     our_neck = MMDET_MODELS.build(dict(type="hrnet.V2pNeck", in_channels=BRANCHES, out_channels=64))
     copy_weights(their_backbone, ours)
     our_neck.load_state_dict(their_neck.state_dict(), strict=True)  # HRFPN's ConvModule keys, read as ours
@@ -163,7 +207,7 @@ def test_mmseg_fcn_hrnet_checkpoint_loads_into_our_segmentor(tmp_path) -> None:
     torch.save({"meta": {"epoch": 1}, "state_dict": theirs.state_dict()}, path)
 
     cfg = copy.deepcopy(MMSEG_FCN)
-    cfg["backbone"] = dict(type="hrnet.HRNet", extra=EXTRA)
+    cfg["backbone"] = dict(type="hrnet.HRNet", extra=EXTRA, framework="mmseg")
     head = {k: v for k, v in cfg["decode_head"].items() if k not in ("kernel_size", "num_convs", "concat_input")}
     cfg["decode_head"] = dict(head, type="hrnet.V2Head", input_transform="multiple_select")
     ours = build_in_scope("mmseg", MMSEG_MODELS, cfg)
@@ -179,7 +223,9 @@ def test_imagenet_checkpoint_through_init_cfg(tmp_path) -> None:
     source = randomize_norm_stats(hrnet.HRNet("w18_small_v2", head="cls"))
     path = tmp_path / "imagenet.pth"
     torch.save(source.state_dict(), path)
-    cfg = dict(type="hrnet.HRNet", extra=EXTRA, init_cfg=dict(type="Pretrained", checkpoint=str(path)))
+    cfg = dict(
+        type="hrnet.HRNet", extra=EXTRA, framework="mmpose", init_cfg=dict(type="Pretrained", checkpoint=str(path))
+    )
     ours = build_in_scope("mmpose", MMPOSE_MODELS, cfg)
     ours.init_weights()
     for key, value in ours.state_dict().items():
@@ -208,7 +254,9 @@ def test_frozen_stages_inside_an_mmpose_model() -> None:
         data_preprocessor=dict(
             type="PoseDataPreprocessor", mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375]
         ),
-        backbone=dict(type="hrnet.HRNet", extra=EXTRA, frozen_stages=2, norm_cfg=dict(type="SyncBN")),
+        backbone=dict(
+            type="hrnet.HRNet", extra=EXTRA, framework="mmpose", frozen_stages=2, norm_cfg=dict(type="SyncBN")
+        ),
         head=dict(
             type="HeatmapHead",
             in_channels=BRANCHES[0],
@@ -236,10 +284,9 @@ def test_frozen_stages_inside_an_mmpose_model() -> None:
 
 def test_with_cp_and_norm_eval_inside_a_framework_build() -> None:
     """``with_cp`` recomputes units and fusions with the same gradients; ``norm_eval`` keeps BN in eval."""
-    plain = build_in_scope("mmdet", MMDET_MODELS, dict(type="hrnet.HRNet", extra=EXTRA, norm_eval=True))
-    checkpointed = build_in_scope(
-        "mmdet", MMDET_MODELS, dict(type="hrnet.HRNet", extra=EXTRA, with_cp=True, norm_eval=True)
-    )
+    backbone = dict(type="hrnet.HRNet", extra=EXTRA, framework="mmdet", norm_eval=True)
+    plain = build_in_scope("mmdet", MMDET_MODELS, backbone)
+    checkpointed = build_in_scope("mmdet", MMDET_MODELS, dict(backbone, with_cp=True))
     checkpointed.load_state_dict(plain.state_dict())
     x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
     grads = []

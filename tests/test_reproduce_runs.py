@@ -1,8 +1,9 @@
 """``hrnet reproduce`` runs that train, through the same command a user types: a short segmentation smoke run whose
 loss falls; two processes on gloo (torchrun on a machine without GPUs) that end with equal weights; a run
 interrupted by Ctrl-C and resumed by re-running the command, equal to an uninterrupted one; Slurm through a fake
-``srun``; the results table of a work dir with done, training, failed and missing rows; and torch's safe loader
-reading mmengine's checkpoints while refusing a hostile file.
+``srun``; the results table of a work dir with done, training, failed and missing rows; the run's checkpoints read
+only through the scoped safe loading; and mmseg's own ``tools/train.py --resume`` continuing a run of the smoke
+config, equal to the uninterrupted one (the safe loader itself: test_mm_safe_loading.py).
 
 Resume equality is tested on the iteration-based segmentation smoke run: mmengine does not restore the random
 state of the data augmentation at an epoch boundary, so an epoch-based run (pose, detection) resumes correctly but
@@ -12,6 +13,7 @@ draws other augmentations than an uninterrupted one would.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import os
 import pickle
@@ -33,7 +35,9 @@ pytest.importorskip("mmseg", reason=NEEDS_OPENMMLAB)
 from mmengine.config import Config  # noqa: E402
 from mmengine.logging import HistoryBuffer  # noqa: E402
 
-import hrnet.mm  # noqa: E402, F401  (the safe-loading allow-list)
+import hrnet.mm  # noqa: E402, F401  (hrnet.SafeLoadHook of the configs)
+from hrnet.mm.compat import mmengine_checkpoints  # noqa: E402
+from hrnet.reproduce.run import SMOKE_CONFIGS  # noqa: E402
 from hrnet.reproduce.smoke import SEG_BATCH  # noqa: E402
 from hrnet.reproduce.workdir import RowRecord, final_metrics  # noqa: E402
 
@@ -254,52 +258,51 @@ def test_collect_shows_a_figures_row_without_a_printed_number(uninterrupted, tmp
 
 
 # ------------------------------------------------------------------------------------------ safe loading
-class Reduce:
-    """Pickles as ``func(*args)``: how a checkpoint file asks the loader to call something."""
-
-    def __init__(self, func, *args) -> None:
-        self.func, self.args = func, args
-
-    def __reduce__(self):
-        return self.func, self.args
-
-
-def test_the_runs_own_checkpoints_load_under_torchs_safe_default(uninterrupted) -> None:
-    checkpoint = torch.load(uninterrupted / "seg" / f"iter_{ITERS}.pth")  # weights_only=True by default
+def test_the_runs_own_checkpoints_load_only_through_the_scoped_loader(uninterrupted) -> None:
+    path = uninterrupted / "seg" / f"iter_{ITERS}.pth"
+    with pytest.raises(pickle.UnpicklingError):  # importing hrnet.mm widened nothing: torch's default refuses
+        torch.load(path)  # weights_only=True by default
+    with mmengine_checkpoints():  # what the Runner's own loads run in (hrnet.SafeLoadHook)
+        checkpoint = torch.load(path)
     loss = checkpoint["message_hub"]["log_scalars"]["train/loss"]
     assert isinstance(loss, HistoryBuffer)
     # what the Runner logged at the last iteration: the loss averaged over the log processor's window of 10
     assert loss.mean(10) == pytest.approx(losses(uninterrupted / "seg")[ITERS], rel=1e-6)
 
 
-@pytest.mark.parametrize(
-    "hostile",
-    [
-        Reduce(getattr, HistoryBuffer, "__init__"),
-        Reduce(getattr, HistoryBuffer, "update"),
-        Reduce(getattr, torch.Tensor, "tolist"),
-        Reduce(getattr, 1, "__class__"),
-    ],
-    ids=["buffer-init", "buffer-update", "tensor-method", "int-class"],
-)
-def test_a_hostile_getattr_is_still_refused(hostile, tmp_path) -> None:
-    path = tmp_path / "hostile.pth"
-    torch.save({"state_dict": {}, "x": hostile}, path)
-    with pytest.raises(pickle.UnpicklingError):
-        torch.load(path)
+# ------------------------------------------------------------------------------------------ the framework's own script
+MMSEG_TRAIN = Path(importlib.util.find_spec("mmseg").origin).parent / ".mim" / "tools" / "train.py"
+STOP_AT = 2 * CHECKPOINT_EVERY  # the first run ends here, at a checkpoint; the second resumes from it
 
 
-def test_mmengine_statistics_methods_are_the_only_attributes_allowed(tmp_path) -> None:
-    path = tmp_path / "allowed.pth"
-    torch.save({"m": Reduce(getattr, HistoryBuffer, "mean")}, path)
-    assert torch.load(path)["m"] is HistoryBuffer.mean
+def mmseg_train(config: Path, work_dir: Path, *argv: str, max_iters: int = ITERS) -> str:
+    """mmseg's own ``tools/train.py`` (shipped in its wheel) on a config, with the smoke run's short schedule."""
+    options = [o for o in SHORT if not o.startswith("train_cfg.max_iters=")] + [f"train_cfg.max_iters={max_iters}"]
+    command = [sys.executable, str(MMSEG_TRAIN), str(config), "--work-dir", str(work_dir), *argv]
+    done = subprocess.run(
+        [*command, "--cfg-options", *options], env={**os.environ, "OMP_NUM_THREADS": "1"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-5000:]
+    return done.stdout
 
 
-def test_mmpose_dataset_meta_loads(tmp_path) -> None:
-    """mmpose's ``dataset_meta`` (saved in every checkpoint's meta) holds numpy uint8 / float32 arrays and scalars."""
-    import numpy as np
+def test_mmsegs_own_train_script_resumes_and_equals_the_uninterrupted_run(uninterrupted, tmp_path) -> None:
+    """The smoke config ``hrnet reproduce`` wrote (the paper config, shrunk by ``hrnet.reproduce.smoke``) trained by
+    ``mmseg/.mim/tools/train.py`` to a checkpoint, then continued by ``tools/train.py CONFIG --resume``: the Runner
+    reads its own checkpoint under torch's safe loader, and the losses are those of the uninterrupted run."""
+    config = uninterrupted / SMOKE_CONFIGS / "smoke_seg_1p.py"
+    assert "hrnet.SafeLoadHook" in str(Config.fromfile(config).custom_hooks)
+    work_dir = tmp_path / "mmseg"
+    mmseg_train(config, work_dir, max_iters=STOP_AT)
+    assert (work_dir / "last_checkpoint").read_text().strip().endswith(f"iter_{STOP_AT}.pth")
+    with pytest.raises(pickle.UnpicklingError):  # what it saved is more than torch's default allows
+        torch.load(work_dir / f"iter_{STOP_AT}.pth")
 
-    meta = dict(skeleton_link_colors=np.array([[0, 255, 0]], np.uint8), sigmas=np.ones(17, np.float32), n=np.int64(17))
-    torch.save({"meta": {"dataset_meta": meta}}, tmp_path / "pose.pth")
-    loaded = torch.load(tmp_path / "pose.pth")["meta"]["dataset_meta"]
-    assert loaded["skeleton_link_colors"].dtype == np.uint8 and loaded["n"] == 17
+    out = mmseg_train(config, work_dir, "--resume")
+    assert f"Auto resumed from the latest checkpoint {work_dir / f'iter_{STOP_AT}.pth'}" in out
+    assert "Advance dataloader" in out
+    resumed, reference = losses(work_dir), losses(uninterrupted / "seg")
+    assert sorted(resumed) == sorted(reference) == list(range(1, ITERS + 1))
+    worst = max(abs(resumed[i] - reference[i]) / abs(reference[i]) for i in reference)
+    assert worst <= 1e-5, (resumed, reference)

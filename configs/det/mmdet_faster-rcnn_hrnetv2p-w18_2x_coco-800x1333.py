@@ -2,4 +2,7 @@
 _base_ = 'mmdet::hrnet/faster-rcnn_hrnetv2p-w18-2x_coco.py'
 
 custom_imports = dict(imports=['hrnet.mm'], allow_failed_imports=False)
-model = dict(backbone=dict(type='hrnet.HRNet'), neck=dict(type='hrnet.V2pNeck'))
+# mmengine's checkpoints hold numpy arrays and logging buffers: this hook lets the Runner's resume and load_from
+# read them under torch's safe loader (weights_only=True), without widening it for any other load.
+custom_hooks = [dict(type='hrnet.SafeLoadHook')]
+model = dict(backbone=dict(type='hrnet.HRNet', framework='mmdet'), neck=dict(type='hrnet.V2pNeck'))

@@ -2,7 +2,11 @@
 _base_ = 'mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_hrnet-w32_8xb64-210e_coco-256x192.py'
 
 custom_imports = dict(imports=['hrnet.mm'], allow_failed_imports=False)
-model = dict(backbone=dict(type='hrnet.HRNet'))  # mmpose's stage dicts; one output, fused only into it (V1)
+# mmengine's checkpoints hold numpy arrays and logging buffers: this hook lets the Runner's resume and load_from
+# read them under torch's safe loader (weights_only=True), without widening it for any other load.
+custom_hooks = [*_base_.custom_hooks, dict(type='hrnet.SafeLoadHook')]  # after mmpose's SyncBuffersHook
+# mmpose's stage dicts and its HRNet's defaults: one output, fused only into it (V1)
+model = dict(backbone=dict(type='hrnet.HRNet', framework='mmpose'))
 
 # The paper's schedule: Adam, lr 1e-3 for 4 GPUs × 32 images, ×0.1 at epochs 170 and 200, 210 epochs, no warm-up
 # (mmpose: lr 5e-4 for 8 × 64 images after a 500-iteration warm-up). The flip test is the paper's; the augmentation

@@ -6,6 +6,7 @@ model = dict(
     backbone=dict(
         _delete_=True,
         type='hrnet.HRNet',
+        framework='mmpose',
         arch=f'w{__width}',
         head='v1',
         init_cfg=dict(type='Pretrained', checkpoint='https://download.openmmlab.com/mmpose/pretrain_models/'

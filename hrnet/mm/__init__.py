@@ -2,13 +2,15 @@
 
 Everything registers into the ``hrnet`` scope (a child of mmengine's root registry): ``hrnet.HRNet``
 (backbone), ``hrnet.V2Head`` (mmseg decode head), ``hrnet.V2pNeck`` (mmdet neck), ``hrnet.LIPDataset``
-(mmseg dataset), ``hrnet.FlipSwapTTAModel`` (mmseg's flip test for mirrored classes). The framework adapters
-load only when their framework is installed.
+(mmseg dataset), ``hrnet.FlipSwapTTAModel`` (mmseg's flip test for mirrored classes), ``hrnet.SafeLoadHook``
+(the Runner reads its own checkpoints under torch's safe loader; see ``compat``). Importing it changes nothing
+outside these registries and mmengine's config-scope table. The framework adapters load only when their framework
+is installed.
 """
 
 from importlib.util import find_spec
 
-from . import compat  # noqa: F401  (torch.load default for mmengine's own checkpoints)
+from . import compat  # noqa: F401  (hrnet.SafeLoadHook, hrnet.LoggerHook, the hrnet:: config scope)
 from .backbone import MMHRNet
 from .registry import MODELS
 

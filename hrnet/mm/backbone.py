@@ -3,25 +3,54 @@
 An existing mmpose / mmseg / mmdet HRNet config switches to this backbone by changing only ``type`` (and
 adding ``custom_imports``): ``extra``, ``in_channels``, ``norm_cfg``, ``norm_eval``, ``with_cp``,
 ``frozen_stages``, ``zero_init_residual``, ``multiscale_output``, ``upsample_cfg`` (or mmpose's
-``extra['upsample']``), ``pretrained`` and ``init_cfg`` mean what they mean there. The fusion upsamples as
-the framework that builds it does (mmseg: bilinear; mmpose, mmdet: nearest) unless ``upsample_cfg`` says
-otherwise; every resize still goes to the exact branch size, so odd input sizes work.
+``extra['upsample']``), ``pretrained`` and ``init_cfg`` mean what they mean there. The frameworks' HRNets differ
+in their defaults (how the fusion upsamples, how many outputs): ``framework`` names the one whose defaults apply
+(``FRAMEWORK_DEFAULTS``), and every config of ours says it. Without it the network is the same whichever scope
+builds it: nearest upsampling straight to the branch size, four outputs (the defaults of mmdet's HRNet and of
+the core ``hrnet.HRNet``). ``upsample_cfg`` / ``extra['upsample']`` and ``multiscale_output`` (or mmpose's
+``extra['stage4']['multiscale_output']``) override the framework's choice. Every resize still goes to the exact
+branch size, so odd input sizes work.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Tuple, Union
+from dataclasses import dataclass
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import torch
-from mmengine.registry import DefaultScope
 
 from ..checkpoint import load_checkpoint
 from ..model import HRNet as CoreHRNet
 from ..specs import ArchSpec, spec_from_mm_extra
 from ..units import Norm
+from .compat import mmengine_checkpoints
 from .registry import MODELS
 
-BILINEAR_SCOPES = ("mmseg",)  # frameworks whose HRNet fuses bilinearly
+
+@dataclass(frozen=True)
+class FrameworkDefaults:
+    """What a framework's own HRNet does where its config says nothing."""
+
+    upsample: str  # the fusion's upsampling mode
+    align_corners: bool
+    upsample_by_factor: bool  # upsample by the power of two, then resize to the branch size (mmseg's two steps)
+    multiscale_output: bool  # four outputs (True) or the high-resolution one only, fused only into it (V1)
+
+
+FRAMEWORK_DEFAULTS: Dict[Optional[str], FrameworkDefaults] = {
+    None: FrameworkDefaults("nearest", False, False, True),  # whatever the scope: the core hrnet.HRNet's
+    "mmdet": FrameworkDefaults("nearest", False, False, True),
+    "mmpose": FrameworkDefaults("nearest", False, False, False),  # one output unless extra['stage4'] says more
+    "mmseg": FrameworkDefaults("bilinear", False, True, True),
+}
+
+
+def framework_defaults(framework: Optional[str]) -> FrameworkDefaults:
+    """The defaults of ``framework``'s HRNet (``None``: this package's own); a ValueError names the choices."""
+    if framework not in FRAMEWORK_DEFAULTS:
+        choices = ", ".join(repr(name) for name in FRAMEWORK_DEFAULTS if name is not None)
+        raise ValueError(f"framework must be one of {choices} or None, got {framework!r}")
+    return FRAMEWORK_DEFAULTS[framework]
 
 
 MM_NORM_KINDS = {"BN": "bn", "BN2d": "bn", "SyncBN": "syncbn"}  # OpenMMLab's norm type → the core's kind
@@ -39,24 +68,14 @@ def norm_layer_from_cfg(norm_cfg: Optional[dict]) -> Norm:
     return norm
 
 
-def current_scope() -> Optional[str]:
-    """The scope of the framework building the model (a config's ``default_scope``), if any."""
-    scope = DefaultScope.get_current_instance()
-    return None if scope is None else scope.scope_name
-
-
-def framework_upsample() -> str:
-    """'bilinear' when built under mmseg's scope, else 'nearest' (mmpose, mmdet, plain mmengine)."""
-    return "bilinear" if current_scope() in BILINEAR_SCOPES else "nearest"
-
-
 def fetch(checkpoint: str) -> Union[str, dict]:
     """A local path as is; an mmengine URL (``open-mmlab://``, ``https://``, ...) through mmengine's loader."""
     if "://" not in str(checkpoint):
         return checkpoint
     from mmengine.runner import CheckpointLoader
 
-    return CheckpointLoader.load_checkpoint(checkpoint, map_location="cpu")
+    with mmengine_checkpoints():  # an OpenMMLab file may hold what mmengine's Runner saves beside the weights
+        return CheckpointLoader.load_checkpoint(checkpoint, map_location="cpu")
 
 
 @MODELS.register_module(name="HRNet")
@@ -65,7 +84,8 @@ class MMHRNet(CoreHRNet):
 
     ``arch`` (a name of ``hrnet.ARCHS``) or ``extra`` (the frameworks' stage dicts) chooses the network;
     ``head`` may be ``None`` (four branches, or one with ``multiscale_output=False``), ``'v1'``, ``'v1h'``,
-    ``'v2'`` or ``'v2p'``.
+    ``'v2'`` or ``'v2p'``. ``framework`` (``'mmdet'``, ``'mmpose'``, ``'mmseg'`` or ``None``) sets the defaults of
+    that framework's HRNet (``FRAMEWORK_DEFAULTS``); the scope building the model never changes the network.
     """
 
     def __init__(
@@ -84,8 +104,10 @@ class MMHRNet(CoreHRNet):
         upsample_cfg: Optional[dict] = None,
         pretrained: Optional[str] = None,
         init_cfg: Union[dict, Sequence[dict], None] = None,
+        framework: Optional[str] = None,
         **options: Any,
     ) -> None:
+        defaults = framework_defaults(framework)
         if conv_cfg not in (None, dict(type="Conv2d"), dict(type="Conv")):
             raise ValueError(f"conv_cfg must be None or a plain Conv2d config, got {conv_cfg!r}")
         if (arch is None) == (extra is None):
@@ -95,17 +117,17 @@ class MMHRNet(CoreHRNet):
         extra = dict(extra or {})
         spec = spec_from_mm_extra(extra) if arch is None else arch
         upsample = dict(extra.get("upsample") or {}, **(upsample_cfg or {}))
-        if multiscale_output is None:  # mmpose spells it inside extra['stage4'] and defaults to one output
-            stage4 = extra.get("stage4", {})
-            multiscale_output = stage4.get("multiscale_output", not (extra and current_scope() == "mmpose"))
+        if multiscale_output is None:  # mmpose spells it inside extra['stage4']
+            multiscale_output = extra.get("stage4", {}).get("multiscale_output", defaults.multiscale_output)
         if head is None and not multiscale_output:
             head = "v1"
+        align_corners = upsample.get("align_corners")
         super().__init__(
             spec,
             head=head,
-            upsample=upsample.get("mode") or framework_upsample(),
-            align_corners=bool(upsample.get("align_corners") or False),
-            upsample_by_factor=current_scope() in BILINEAR_SCOPES,  # mmseg resizes in two steps
+            upsample=upsample.get("mode") or defaults.upsample,
+            align_corners=defaults.align_corners if align_corners is None else bool(align_corners),
+            upsample_by_factor=options.pop("upsample_by_factor", defaults.upsample_by_factor),
             in_chans=in_channels,
             frozen_stages=frozen_stages,
             norm_eval=norm_eval,

@@ -5,11 +5,17 @@ Nothing inside an installed package is edited; each adaptation is a documented f
 * **Safe loading of mmengine's own checkpoints.** torch >= 2.6 loads with ``weights_only=True`` by default and
   mmengine calls ``torch.load`` without the argument, so resuming fails on what its Runner saves: numpy arrays,
   scalars and dtypes in ``meta`` (mmpose's ``dataset_meta`` holds ``uint8`` arrays) and ``HistoryBuffer``
-  objects in ``message_hub``, whose statistics methods are pickled as ``getattr(HistoryBuffer, 'mean')``. The
-  numpy types and ``HistoryBuffer`` join torch's allow-list. ``builtins.getattr`` itself is *not* allowed: the
+  objects in ``message_hub``, whose statistics methods are pickled as ``getattr(HistoryBuffer, 'mean')``.
+  Importing this package changes nothing in torch's allow-list. :func:`mmengine_checkpoints` widens it for the
+  duration of a block only, by the numpy types (``hrnet.checkpoint.numpy_globals``, the definition
+  ``hrnet.load_checkpoint`` uses too) and ``HistoryBuffer``; ``builtins.getattr`` itself is *not* allowed: the
   name is mapped to :func:`history_buffer_getattr`, which resolves exactly the statistics methods of
   ``HistoryBuffer`` and refuses every other attribute, so a hostile file that reaches for ``getattr(os,
-  'system')``-style calls is still rejected by torch's safe loader.
+  'system')``-style calls is still rejected by torch's safe loader. :class:`SafeLoadHook` (``custom_hooks`` of
+  every config of ours) runs the Runner's ``load_checkpoint`` (what ``resume`` and ``load_from`` call) inside
+  that block: it works with any Runner, also the one mmpose's ``tools/train.py`` and ``tools/test.py`` build
+  with ``Runner.from_cfg`` whatever ``runner_type`` says. The block changes the allow-list of the whole process
+  while it lasts (torch keeps one); the loads it wraps run in the Runner's main thread.
 * **Configs that inherit ours by scope** (``_base_ = 'hrnet::pose/<file>.py'``). mmengine resolves
   ``scope::path`` only for the packages named in its table ``mmengine.config.utils.MODULE2PACKAGE``, then reads
   ``<package>/.mim/configs/<path>`` of the installed package (a wheel of hrnet carries its configs there).
@@ -30,37 +36,28 @@ Nothing inside an installed package is edited; each adaptation is a documented f
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import functools
 import os
 import pickle
 import subprocess
 import warnings
-from typing import Any
+from typing import Any, Callable, Iterator
 
-import numpy as np
 import torch
 import torch.distributed as torch_dist
 from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
 from mmengine.hooks import LoggerHook as MMEngineLoggerHook
 from mmengine.logging import HistoryBuffer, print_log
 from mmengine.model import MMDistributedDataParallel, revert_sync_batchnorm
 
+from ..checkpoint import allowed_globals, numpy_globals
 from .registry import HOOKS, MODEL_WRAPPERS
 
+
 # ------------------------------------------------------------------------------------------ safe loading
-NUMPY_DTYPES = (
-    "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-    "float16", "float32", "float64", "complex64", "complex128",
-)  # fmt: skip
-
-
-def _numpy_globals() -> list:
-    """What numpy pickles for arrays, scalars and dtypes (numpy 1.x module paths)."""
-    types: list = [np.ndarray, np.dtype, np.core.multiarray._reconstruct, np.core.multiarray.scalar]
-    types += [type(np.dtype(name)) for name in NUMPY_DTYPES]
-    return types
-
-
 def history_buffer_getattr(owner: Any, name: str) -> Any:
     """Stands in for ``builtins.getattr`` while torch's safe loader reads a checkpoint: only the statistics
     methods of mmengine's ``HistoryBuffer`` (``min``, ``max``, ``mean``, ``current`` and registered ones)."""
@@ -72,15 +69,56 @@ def history_buffer_getattr(owner: Any, name: str) -> Any:
     )
 
 
-def allow_mmengine_checkpoints() -> None:
-    """Let ``torch.load(weights_only=True)`` read what mmengine 0.10's Runner saves, and nothing more."""
+def mmengine_checkpoint_globals() -> list:
+    """What mmengine 0.10's Runner saves beyond tensors, as entries of torch's safe-loader allow-list: numpy's
+    arrays, scalars and dtypes (``hrnet.checkpoint.numpy_globals``), ``HistoryBuffer``, and ``builtins.getattr``
+    mapped to :func:`history_buffer_getattr`."""
     HistoryBuffer()  # registers the built-in statistics methods on the class
-    torch.serialization.add_safe_globals(
-        [*_numpy_globals(), HistoryBuffer, (history_buffer_getattr, "builtins.getattr")]
-    )
+    return [*numpy_globals(), HistoryBuffer, (history_buffer_getattr, "builtins.getattr")]
 
 
-allow_mmengine_checkpoints()
+@contextlib.contextmanager
+def mmengine_checkpoints() -> Iterator[None]:
+    """Within the block, ``torch.load(weights_only=True)`` also reads what mmengine's Runner saves, and nothing
+    more; after it, torch's allow-list is what it was before."""
+    with allowed_globals(mmengine_checkpoint_globals()):
+        yield
+
+
+def _loads_mmengine_checkpoints(load_checkpoint: Callable) -> Callable:
+    """``load_checkpoint`` (a Runner's bound method) run inside :func:`mmengine_checkpoints`."""
+
+    @functools.wraps(load_checkpoint)
+    def scoped(*args: Any, **kwargs: Any) -> Any:
+        with mmengine_checkpoints():
+            return load_checkpoint(*args, **kwargs)
+
+    scoped.loads_mmengine_checkpoints = True  # type: ignore[attr-defined]
+    return scoped
+
+
+@HOOKS.register_module()
+class SafeLoadHook(Hook):
+    """Lets the Runner read its own checkpoints under torch's safe loader: from ``before_run`` on, this runner's
+    ``load_checkpoint`` (what ``resume`` and ``load_from`` call) runs inside :func:`mmengine_checkpoints`. Nothing
+    else changes: no other load, no other runner, and torch's allow-list outside those loads."""
+
+    priority = "VERY_HIGH"
+
+    def before_run(self, runner: Any) -> None:
+        if not getattr(runner.load_checkpoint, "loads_mmengine_checkpoints", False):
+            runner.load_checkpoint = _loads_mmengine_checkpoints(runner.load_checkpoint)
+
+
+SAFE_LOAD_HOOK = dict(type="hrnet.SafeLoadHook")
+
+
+def load_checkpoints_safely(cfg: Any) -> None:
+    """Add :class:`SafeLoadHook` to a config's ``custom_hooks`` (in place) unless it is there already."""
+    hooks = list(cfg.get("custom_hooks") or [])
+    kinds = [hook.get("type") if isinstance(hook, dict) else type(hook) for hook in hooks]
+    if not any(kind in (SAFE_LOAD_HOOK["type"], SafeLoadHook) for kind in kinds):
+        cfg.custom_hooks = [*hooks, dict(SAFE_LOAD_HOOK)]
 
 
 # ------------------------------------------------------------------------------------------ scoped configs

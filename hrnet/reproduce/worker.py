@@ -5,11 +5,12 @@
     python -m hrnet.reproduce.worker CONFIG --work-dir DIR [--launcher none|pytorch|slurm] [--cfg-options k=v ...]
 
 A work dir that already holds a checkpoint resumes from the latest one (mmengine's ``resume=True``): an
-interrupted row continues where it stopped, and a finished training goes straight to testing. A test-set row's
-evaluator (``format_only=True``) writes its submission files into ``DIR/submission/``, whatever path its config
-names. A config that sets ``test_time_aug = True`` (the paper tested those rows at several scales with flipping) is
-tested as mmseg's ``tools/test.py --tta`` tests it: its ``tta_model`` around the trained model, its ``tta_pipeline``
-as the test pipeline.
+interrupted row continues where it stopped, and a finished training goes straight to testing. The Runner reads its
+checkpoints through ``hrnet.SafeLoadHook`` (added where a config lacks it, as a smoke config written before the hook
+existed does). A test-set row's evaluator (``format_only=True``) writes its submission files into
+``DIR/submission/``, whatever path its config names. A config that sets ``test_time_aug = True`` (the paper tested
+those rows at several scales with flipping) is tested as mmseg's ``tools/test.py --tta`` tests it: its
+``tta_model`` around the trained model, its ``tta_pipeline`` as the test pipeline.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ def build_runner(
         cfg.load_from = None  # the latest checkpoint of this work dir, found by mmengine
     if cfg.get("auto_scale_lr") is not None:
         cfg.auto_scale_lr.enable = True  # the paper's learning rate for its batch, whatever the GPU count
+    compat.load_checkpoints_safely(cfg)  # the Runner reads its checkpoints under torch's safe loader, nothing more
     compat.prepare_distributed(cfg, launcher)
     return Runner.from_cfg(cfg) if "runner_type" not in cfg else RUNNERS.build(cfg)
 
