@@ -121,10 +121,28 @@ class V2pHead(nn.Module):
             if level == 0:
                 outputs.append(conv(x))
             else:
-                window = 1 << level
-                kernel = [min(window, x.shape[-2]), min(window, x.shape[-1])]
-                outputs.append(conv(F.avg_pool2d(x, kernel, kernel)))
+                outputs.append(conv(average_pool(x, 1 << level)))
         return outputs
+
+
+def average_pool(x: torch.Tensor, window: int) -> torch.Tensor:
+    """Average pooling with a ``window`` × ``window`` kernel and stride (flooring), over the whole map where it is
+    smaller. While ``torch.export`` traces, the same average is a depthwise convolution with weights
+    ``1 / window²``: PyTorch's shape function of ``avg_pool2d`` (before 2.13) branches on whether the sizes
+    divide, which a graph with dynamic sizes cannot hold; an exported graph has one window per level, over the
+    sizes ``hrnet.min_export_side`` admits, where every map is at least that large."""
+    if torch.jit.is_scripting() or not exporting():
+        kernel = [min(window, x.shape[-2]), min(window, x.shape[-1])]
+        return F.avg_pool2d(x, kernel, kernel)
+    kernel = [window if not isinstance(side, int) else min(window, side) for side in x.shape[-2:]]
+    weight = torch.full((x.shape[1], 1, kernel[0], kernel[1]), 1.0 / (kernel[0] * kernel[1]), dtype=x.dtype)
+    return F.conv2d(x, weight.to(x.device), stride=kernel, groups=x.shape[1])
+
+
+@torch.jit.unused
+def exporting() -> bool:
+    """True while ``torch.export`` traces the model (not under ``torch.compile``, never under TorchScript)."""
+    return torch.compiler.is_exporting()
 
 
 def make_dense_head(

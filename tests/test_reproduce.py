@@ -14,8 +14,8 @@ import pytest
 
 from hrnet.cli import main as hrnet_main
 from hrnet.reproduce.cli import NEEDS_SERVER
-from hrnet.resources import configs_dir
 from hrnet.reproduce.workdir import MANIFEST, RECORD, SUBMISSION
+from hrnet.resources import configs_dir
 
 CONFIGS = configs_dir()  # the folder the package reads: the source tree's, or an installed wheel's
 EXHIBIT_PREFIX = {"Table ": "", "Fig. ": "fig", "§": "sec"}  # how --list keys what the first line names
