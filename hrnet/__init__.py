@@ -8,7 +8,6 @@ from .complexity import complexity
 from .export import export_onnx, export_openvino, export_program, min_export_side
 from .fast import optimize_for_inference
 from .model import HRNet
-from .registry import MODELS, build
 from .specs import ARCHS, ArchSpec, StageSpec, get_arch
 
 __all__ = [
@@ -17,9 +16,7 @@ __all__ = [
     "CheckpointError",
     "HRNet",
     "LoadReport",
-    "MODELS",
     "StageSpec",
-    "build",
     "complexity",
     "convert_state_dict",
     "export_onnx",

@@ -17,7 +17,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .registry import MODELS
 from .units import NormLayer, batch_norm, conv_norm, step_geometry
 
 UPSAMPLE_MODES: tuple[str, ...] = ("nearest", "bilinear")
@@ -120,7 +119,6 @@ class DownTransform(nn.Sequential):
         return x
 
 
-@MODELS.register
 class MultiResolutionFusion(nn.ModuleList):
     """The fusion of one module: ``self[r][x]`` is ``f_xr``, the official ``fuse_layers.r.x`` layout.
 

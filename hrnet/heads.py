@@ -13,7 +13,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from .fusion import resize
-from .registry import MODELS
 from .units import NormLayer, batch_norm, conv_norm, make_units, step_geometry
 
 HEADS: tuple = (None, "v1", "v1h", "v2", "v2p", "cls")
@@ -48,7 +47,6 @@ class BranchMaps(nn.Module):
         return xs
 
 
-@MODELS.register
 class V1hHead(nn.Module):
     """HRNetV1h (§7): the high-resolution map lifted by a 1×1 conv to the width of HRNetV2 (15C)."""
 
@@ -62,7 +60,6 @@ class V1hHead(nn.Module):
         return [self.proj(xs[0])]
 
 
-@MODELS.register
 class V2Head(nn.Module):
     """HRNetV2 (§3.3): concat of the four maps at 1/4, mixed by 1×1 conv + BN + ReLU."""
 
@@ -85,7 +82,6 @@ class V2Head(nn.Module):
         return [self.proj(concat_upsampled(xs, self.align_corners))]
 
 
-@MODELS.register
 class V2pHead(nn.Module):
     """HRNetV2p (§3.3): a feature pyramid pooled from the HRNetV2 representation.
 

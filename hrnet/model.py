@@ -7,13 +7,11 @@ from torch import nn
 
 from .fusion import check_choice
 from .heads import CLASSIFICATION_FEATURES, HEADS, GlobalPool, make_classification_head, make_dense_head
-from .registry import MODELS
 from .specs import ArchSpec
 from .trunk import HRNetTrunk
 from .units import resolve_norm_layer
 
 
-@MODELS.register
 class HRNet(HRNetTrunk):
     """High-Resolution Network (Wang et al., TPAMI): one implementation for every task head.
 

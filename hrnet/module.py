@@ -7,7 +7,6 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from .fusion import MultiResolutionFusion
-from .registry import MODELS
 from .units import UNITS, NormLayer, batch_norm, conv_norm, make_units, step_geometry
 
 
@@ -18,7 +17,6 @@ def run_units(units: nn.Sequential, x: torch.Tensor, checkpointed: bool) -> torc
     return x
 
 
-@MODELS.register
 class HighResolutionModule(nn.Module):
     """Parallel multi-resolution branches of residual units followed by one fusion (§3.1, §3.2).
 
@@ -81,7 +79,6 @@ class HighResolutionModule(nn.Module):
         return list(checkpoint(lambda *t: tuple(self.fuse_layers(list(t))), *ys, use_reentrant=False))
 
 
-@MODELS.register
 class Transition(nn.ModuleList):
     """Between stages: adapt existing branches (3×3 conv when widths differ) and start new lower ones.
 

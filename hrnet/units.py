@@ -11,8 +11,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .registry import MODELS
-
 NormLayer = Callable[[int], nn.Module]
 
 BN_MOMENTUM = 0.1
@@ -118,7 +116,6 @@ class ResidualUnit(nn.Module):
         return F.relu_(out)
 
 
-@MODELS.register
 class BasicUnit(ResidualUnit):
     """Two 3×3 conv + BN with an identity (or projected) shortcut: the unit of stages 2-4."""
 
@@ -140,7 +137,6 @@ class BasicUnit(ResidualUnit):
         return self.bn2(self.conv2(x))
 
 
-@MODELS.register
 class BottleneckUnit(ResidualUnit):
     """1×1 reduce, 3×3, 1×1 expand (×4): the unit of stage 1 and of the classification head."""
 

@@ -325,16 +325,6 @@ def test_bad_option_lists_the_valid_values(kwargs: dict, names: list[str]) -> No
         assert name in str(info.value)
 
 
-def test_registry_builds_and_names_unknown_types() -> None:
-    model = hrnet.build(dict(type="HRNet", arch="w18_small", head="v2"))
-    assert isinstance(model, hrnet.HRNet) and model.head_type == "v2"
-    assert "HighResolutionModule" in hrnet.MODELS and "V2pHead" in hrnet.MODELS
-    with pytest.raises(ValueError, match="HRNet"):
-        hrnet.build(dict(type="HRNet2"))
-    with pytest.raises(ValueError, match="type"):
-        hrnet.build(dict(arch="w32"))
-
-
 # --------------------------------------------------------------------------------------------- backbone controls
 def batch_norms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
     return [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
