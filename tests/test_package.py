@@ -18,9 +18,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_CONFIGS = ROOT / "configs"
-pytest.importorskip("build", reason="needs the build package: pip install -e '.[dev]'")
 if not SOURCE_CONFIGS.is_dir():
     pytest.skip("builds the package from its source tree, which is not here", allow_module_level=True)
+pytest.importorskip("build", reason="needs the build package: pip install -e '.[dev]'")
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,8 @@ python=${PYTHON:-python3}
 cache=${HRNET_CACHE:-$HOME/.cache/hrnet}
 builder=${BUILD_PYTHON:-$root/.venv/bin/python}  # a Python with the `build` package (make env installs it)
 [ "$#" -gt 0 ] || set -- "$root"/requirements/core-*.txt
-ALLOWED_SKIPS=(--allow "needs the OpenMMLab stack" --allow "CUDA")
+# the tests that build the package need its source tree, which the installed check leaves out on purpose
+ALLOWED_SKIPS=(--allow "needs the OpenMMLab stack" --allow "CUDA" --allow "builds the package from its source tree")
 export PIP_CONSTRAINT=/dev/null  # the versions are the requirements file's, whatever pip's machine-wide constraints say
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
@@ -33,16 +34,36 @@ environment() {  # requirements file → a cached virtual environment with exact
   local reqs=$1 key venv
   key=$(basename "$reqs" .txt)-$(sha256sum "$reqs" | cut -c1-12)-py$("$python" -c 'import sys; print("%d%d" % sys.version_info[:2])')
   venv=$cache/venvs/$key
-  if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ]; then
-    rm -rf "$venv" "$venv.partial"
+  if [ ! -f "$venv/.complete" ]; then  # built where it lives (scripts name their interpreter by path), then marked
+    rm -rf "$venv"
     mkdir -p "$cache/venvs"
-    "$python" -m venv "$venv.partial" >&2
+    "$python" -m venv "$venv" >&2
     # a failed install is the check's failure, with pip's reason: nothing is skipped for a missing version
-    "$venv.partial/bin/python" -m pip install --quiet -r "$reqs" >&2
-    touch "$venv.partial/.complete"
-    mv "$venv.partial" "$venv"  # the venv's scripts name their interpreter by path: build where it will live
+    "$venv/bin/python" -m pip install --quiet -r "$reqs" >&2
+    touch "$venv/.complete"
   fi
   echo "$venv"
+}
+
+commands_outside_the_clone() {  # VENV: what a user runs after installing the wheel; every command must succeed
+  local venv=$1 py=$1/bin/python version
+  cd "$work/outside" || return 1
+  echo "+ import hrnet (from the environment, not a source tree)"
+  "$py" -c "import hrnet, sys; assert hrnet.__file__.startswith(sys.prefix), hrnet.__file__" || return 1
+  version=$("$venv/bin/hrnet" --version) || return 1
+  echo "+ hrnet --version: $version"
+  echo "+ the README's quick start"
+  "$python" "$root/tools/readme_quickstart.py" "$root/README.md" > quickstart.py || return 1
+  "$py" quickstart.py || return 1
+  echo "+ hrnet tables"
+  "$venv/bin/hrnet" tables > tables.txt || { cat tables.txt; return 1; }
+  echo "+ hrnet reproduce --list"
+  "$venv/bin/hrnet" reproduce --list > rows.txt || { cat rows.txt; return 1; }
+  echo "+ hrnet reproduce 1 --dry-run"
+  "$venv/bin/hrnet" reproduce 1 --work-dir "$work/runs" --dry-run > dry-run.txt || { cat dry-run.txt; return 1; }
+  grep -q "$venv/lib/python[0-9.]*/site-packages/hrnet/.mim/configs/pose/" dry-run.txt ||
+    { echo "the dry run does not name the installed package's configs:"; cat dry-run.txt; return 1; }
+  echo "tables: $(wc -l < tables.txt) lines; rows listed: $(($(wc -l < rows.txt) - 1)); dry run: $(wc -l < dry-run.txt) lines"
 }
 
 status=0
@@ -54,19 +75,7 @@ for reqs in "$@"; do
   "$py" -m pip install --quiet --force-reinstall --no-deps "$wheel"
   "$py" -m pip install --quiet "$wheel[timm,export,openvino]" -c "$reqs"  # the wheel's own requirements hold
   "$py" -m pip check
-  (
-    cd "$work/outside"
-    set -x
-    "$py" -c "import hrnet, sys; assert hrnet.__file__.startswith(sys.prefix), hrnet.__file__; print(hrnet.__version__)"
-    "$venv/bin/hrnet" --version
-    "$python" "$root/tools/readme_quickstart.py" "$root/README.md" | "$py" -
-    "$venv/bin/hrnet" tables > tables.txt
-    "$venv/bin/hrnet" reproduce --list > rows.txt
-    "$venv/bin/hrnet" reproduce 1 --dry-run > dry-run.txt
-    { set +x; } 2> /dev/null
-    grep -q "$venv/lib/python.*/site-packages/hrnet/.mim/configs/pose/" dry-run.txt  # the wheel's own configs
-    echo "tables: $(wc -l < tables.txt) lines; rows listed: $(($(wc -l < rows.txt) - 1)); dry run: $(wc -l < dry-run.txt) lines"
-  ) || { echo "$name: the installed package failed a command above"; status=1; continue; }
+  commands_outside_the_clone "$venv" || { echo "$name: the installed package failed the command above"; status=1; }
   (cd "$work/sdist" && "$py" -m pytest -q -p no:cacheprovider --junitxml="$work/$name.xml" tests > "$work/$name.log" 2>&1) ||
     true
   tail -n 15 "$work/$name.log"
