@@ -181,9 +181,10 @@ def _rows() -> Tuple[DetectionRow, ...]:
 
 ROWS: Tuple[DetectionRow, ...] = _rows()
 
-# The paper's CenterNet is Duan et al.'s keypoint-triplet detector, which no OpenMMLab package has (README, "CenterNet
-# (Tables 7, 9 and 11): what is missing"); its columns are listed with the printed values only.
-CENTERNET_MISSING = "the keypoint-triplet CenterNet of Duan et al. is not in mmdet (README: 'CenterNet')"
+# The paper's CenterNet is Duan et al.'s keypoint-triplet detector, which no OpenMMLab package has
+# (docs/reproduction.md, "CenterNet (Tables 7, 9 and 11): what is missing"); its columns are listed with the
+# printed values only.
+CENTERNET_MISSING = "the keypoint-triplet CenterNet of Duan et al. is not in mmdet (docs/reproduction.md: 'CenterNet')"
 CENTERNET_PRINTED = (("Hourglass-52", "104.8", "227.0"), ("HRNetV2p-W48", "73.6", "217.1"),
                      ("Hourglass-104", "210.1", "388.4"), ("HRNetV2p-W64", "127.7", "318.5"))  # fmt: skip
 

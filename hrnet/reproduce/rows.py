@@ -103,7 +103,7 @@ class UnbuiltRow:
     reason: str
 
 
-CENTERNET = "not built: the paper's keypoint-triplet CenterNet is not in mmdet (README: CenterNet)"
+CENTERNET = "not built: the paper's keypoint-triplet CenterNet is not in mmdet (docs/reproduction.md: CenterNet)"
 UNBUILT_ROWS = (
     UnbuiltRow("9", "centernet_hrnetv2p-w48_coco-511x511", "box AP", "43.4", CENTERNET),
     UnbuiltRow("9", "centernet_hrnetv2p-w64_coco-511x511", "box AP", "44.0", CENTERNET),
