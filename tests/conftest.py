@@ -50,7 +50,7 @@ def import_or_skip_on_use(name: str, reason: str) -> ModuleType | SkipOnUse:
     return import_module(name) if installed(name.partition(".")[0]) else SkipOnUse(reason)
 
 
-# What each frozen_stages value freezes, written down from the README: the stem, then each stage together with
+# What each frozen_stages value freezes, written down from docs/models.md: the stem, then each stage together with
 # the transition that leaves it (state-dict prefixes, shared by timm, the official code and OpenMMLab).
 FROZEN_PREFIXES = [
     ("conv1.", "bn1.", "conv2.", "bn2."),

@@ -370,7 +370,7 @@ def test_a_training_step_equals_timms() -> None:
 
 
 def test_create_model_with_a_dense_head() -> None:
-    """``timm.create_model(name, head='v2')`` (README): the paper's V2 head on timm's weights, 15C channels."""
+    """``timm.create_model(name, head='v2')`` (docs/models.md): the paper's V2 head on timm's weights, 15C channels."""
     model = timm.create_model("hrnet_w18", head="v2").eval()
     assert isinstance(model, hrnet.HRNet)
     core = hrnet.HRNet("w18", head="v2").eval()
