@@ -23,7 +23,7 @@ class BuildWithConfigs(build_py):
 
     def run(self) -> None:
         super().run()
-        if self.editable_mode:  # an editable install reads configs/ in the source tree (hrnet.configs_dir)
+        if self.editable_mode:  # an editable install reads configs/ in the source tree (hrnet.resources)
             return
         source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
         if not os.path.isdir(source):

@@ -43,9 +43,14 @@ def main(argv: list[str] | None = None) -> int:
         # mmengine 0.10 imports pkg_resources (pinned setuptools < 81 keeps it); its deprecation notice is not ours.
         warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
         from .mm.table7 import print_table7
-        from .reproduce.rows import configs_dir
+        from .resources import configs_dir
 
-        return 1 if print_table7(str(configs_dir())) else status
+        try:
+            folder = configs_dir()
+        except FileNotFoundError as error:
+            print(f"hrnet tables: Table 7 needs the paper's detection configs: {error}", file=sys.stderr)
+            return 2
+        return 1 if print_table7(str(folder)) else status
     from .checkpoint import CheckpointError, convert_file
 
     try:

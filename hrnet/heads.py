@@ -131,8 +131,9 @@ def average_pool(x: torch.Tensor, window: int) -> torch.Tensor:
         kernel = [min(window, x.shape[-2]), min(window, x.shape[-1])]
         return F.avg_pool2d(x, kernel, kernel)
     kernel = [window if not isinstance(side, int) else min(window, side) for side in x.shape[-2:]]
-    weight = torch.full((x.shape[1], 1, kernel[0], kernel[1]), 1.0 / (kernel[0] * kernel[1]), dtype=x.dtype)
-    return F.conv2d(x, weight.to(x.device), stride=kernel, groups=x.shape[1])
+    shape = (x.shape[1], 1, kernel[0], kernel[1])
+    weight = torch.full(shape, 1.0 / (kernel[0] * kernel[1]), dtype=x.dtype, device=x.device)
+    return F.conv2d(x, weight, stride=kernel, groups=x.shape[1])
 
 
 @torch.jit.unused

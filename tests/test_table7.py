@@ -9,7 +9,7 @@ from conftest import NEEDS_OPENMMLAB
 pytest.importorskip("mmdet", reason=NEEDS_OPENMMLAB)
 
 from hrnet.mm import table7  # noqa: E402
-from hrnet.reproduce.rows import configs_dir  # noqa: E402
+from hrnet.resources import configs_dir  # noqa: E402
 from hrnet.tables import equal_at_precision  # noqa: E402
 
 
@@ -105,3 +105,15 @@ def test_module_layout_of_the_time_has_our_convolutions() -> None:
     assert count(ours, table7.conv_and_linear_multiply_adds) == count(of_the_time, table7.conv_and_linear_multiply_adds)
     extra = count(of_the_time, table7.get_flops_operations) - count(ours, table7.get_flops_operations)
     assert extra > 0  # ReLU and upsampling, which ours runs as functions
+
+
+def test_tables_without_configs_names_where_it_looked(monkeypatch, tmp_path, capsys) -> None:
+    """``hrnet tables`` with no detection configs to count: exit 2 and a one-line error, not a traceback."""
+    import hrnet.tables
+    from hrnet.cli import main
+
+    monkeypatch.setattr(hrnet.tables, "print_tables", lambda: 0)  # the core tables are tested on their own
+    monkeypatch.setenv("HRNET_CONFIGS", str(tmp_path / "nowhere"))
+    assert main(["tables"]) == 2
+    err = capsys.readouterr().err
+    assert "Table 7 needs the paper's detection configs" in err and f"HRNET_CONFIGS={tmp_path / 'nowhere'}" in err
