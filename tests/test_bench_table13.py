@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import NEEDS_OPENMMLAB
+from helpers import NEEDS_OPENMMLAB
 
 for _package in ("mmpose", "mmseg", "mmdet"):
     pytest.importorskip(_package, reason=NEEDS_OPENMMLAB)

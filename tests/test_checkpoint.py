@@ -13,7 +13,7 @@ import re
 
 import pytest
 import torch
-from conftest import NEEDS_TIMM, import_or_skip_on_use, max_rel_diff, randomize_norm_stats
+from helpers import NEEDS_TIMM, import_or_skip_on_use, max_rel_diff, randomize_norm_stats
 
 import hrnet
 from hrnet.checkpoint import CheckpointError, convert

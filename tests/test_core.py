@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import frozen_prefixes, max_rel_diff, randomize_norm_stats
+from helpers import frozen_prefixes, max_rel_diff, randomize_norm_stats
 from torch import nn
 
 import hrnet

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import HAS_ONNX, as_list, max_rel_diff, needs_onnx, randomize_norm_stats
+from helpers import HAS_ONNX, as_list, max_rel_diff, needs_onnx, randomize_norm_stats
 
 import hrnet
 from hrnet.fusion import MultiResolutionFusion

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import as_list, max_rel_diff, needs_timm, randomize_norm_stats, relative_l2
+from helpers import as_list, max_rel_diff, needs_timm, randomize_norm_stats, relative_l2
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import as_list, max_rel_diff, randomize_norm_stats, relative_l2
+from helpers import as_list, max_rel_diff, randomize_norm_stats, relative_l2
 
 import hrnet
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import NEEDS_OPENMMLAB
+from helpers import NEEDS_OPENMMLAB
 
 pytest.importorskip("mmdet", reason=NEEDS_OPENMMLAB)
 pytest.importorskip("mmpose", reason=NEEDS_OPENMMLAB)

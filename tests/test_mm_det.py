@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import NEEDS_OPENMMLAB, NEEDS_TIMM, assert_ablation_applied, max_rel_diff
+from helpers import NEEDS_OPENMMLAB, NEEDS_TIMM, assert_ablation_applied, max_rel_diff
 
 pytest.importorskip("mmdet", reason=NEEDS_OPENMMLAB)
 timm = pytest.importorskip("timm", reason=NEEDS_TIMM)

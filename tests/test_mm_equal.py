@@ -8,7 +8,7 @@ import re
 
 import pytest
 import torch
-from conftest import NEEDS_OPENMMLAB, frozen_prefixes, max_rel_diff, randomize_norm_stats
+from helpers import NEEDS_OPENMMLAB, frozen_prefixes, max_rel_diff, randomize_norm_stats
 from torch import nn
 
 pytest.importorskip("mmdet", reason=NEEDS_OPENMMLAB)

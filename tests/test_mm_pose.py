@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import NEEDS_OPENMMLAB, assert_ablation_applied
+from helpers import NEEDS_OPENMMLAB, assert_ablation_applied
 
 pytest.importorskip("mmpose", reason=NEEDS_OPENMMLAB)
 

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 import torch
-from conftest import NEEDS_OPENMMLAB
+from helpers import NEEDS_OPENMMLAB
 
 pytest.importorskip("mmengine", reason=NEEDS_OPENMMLAB)
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 import torch
-from conftest import as_list, max_rel_diff, randomize_norm_stats, relative_l2
+from helpers import as_list, max_rel_diff, randomize_norm_stats, relative_l2
 
 import hrnet
 

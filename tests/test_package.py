@@ -59,7 +59,7 @@ def test_the_sdist_holds_what_the_wheel_and_the_tests_are_made_from(dist) -> Non
     configs = {f"configs/{name}" for name in source_config_files()}
     assert configs <= names
     tests = {p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").glob("*.py")}
-    assert tests <= names and "tests/conftest.py" in names
+    assert tests <= names and {"tests/conftest.py", "tests/helpers.py"} <= names
     assert {"setup.py", "MANIFEST.in", "CHANGELOG.md", "README.md", "LICENSE", "Makefile"} <= names
     assert {"requirements/core-oldest.txt", "requirements/core-newest.txt", "tools/check_installed.sh"} <= names
     assert not [n for n in names if "__pycache__" in n or n.startswith("hrnet/.mim")]

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import NEEDS_OPENMMLAB
+from helpers import NEEDS_OPENMMLAB
 
 pytest.importorskip("mmseg", reason=NEEDS_OPENMMLAB)
 

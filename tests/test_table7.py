@@ -4,7 +4,7 @@ HRNetV2p from ours) against the paper's printed values, under the conventions of
 from __future__ import annotations
 
 import pytest
-from conftest import NEEDS_OPENMMLAB
+from helpers import NEEDS_OPENMMLAB
 
 pytest.importorskip("mmdet", reason=NEEDS_OPENMMLAB)
 

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import NEEDS_TIMM, max_rel_diff, randomize_norm_stats
+from helpers import NEEDS_TIMM, max_rel_diff, randomize_norm_stats
 from torch import nn
 
 timm = pytest.importorskip("timm", reason=NEEDS_TIMM)
