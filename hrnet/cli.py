@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from . import __version__
+from .layouts import TARGETS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     convert = commands.add_parser("convert", help="convert a checkpoint between state-dict layouts")
     convert.add_argument("src", help="input checkpoint (official, timm, OpenMMLab or mmpretrain layout)")
     convert.add_argument("dst", help="output file")
-    convert.add_argument("--to", required=True, choices=("timm", "official", "mm", "mmpretrain"))
+    convert.add_argument("--to", required=True, choices=TARGETS)
 
     args = parser.parse_args(argv)
     if args.command == "tables":

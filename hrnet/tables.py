@@ -91,17 +91,10 @@ W32_POSE_PRECISION = (
     f"({POSE_README}); the official hook summary counts 7.12 for it, so the trailing 0 is not a significant "
     "digit: compared at 0.1"
 )
-W40_SEGMENTATION = (
-    "no W40 segmentation network reproduces the printed 45.2M / 493.2. The official segmentation code "
-    "(HRNet/HRNet-Semantic-Segmentation: experiments/*, lib/models/seg_hrnet.py) holds no W40 config (Cityscapes: "
-    "w18_small_v1/v2 and w48 only); its W48 network is reproduced exactly above, and the W40 spec "
-    "reproduces the official W40-C ImageNet row below, so this row counts the W40 backbone with the same head: "
-    "45.89M / 498.67. The printed figures are 0.69M and 5.47 GFLOPs lower; that is ~8.2k output positions per "
-    "missing weight, i.e. almost all of it at the 1/16 branch (8192 positions at 1024×2048), about three "
-    "160→160 3×3 convs. No coherent variant gives both numbers (tried: 3 or 4 stage-3 modules, 2 or 3 stage-4 "
-    "modules, 3 or 4 units per branch in stages 2-4, head 1×1 conv of width 600 or none, 1×1 or 3×3 classifier); "
-    "only arbitrary mixes of removed parts, such as one 1/16 residual unit plus fusion rows of other modules, "
-    "land inside the printed rounding"
+W40_SEGMENTATION = (  # the variants tried, and what each gives: docs/complexity.md, note 2 of the first table
+    "no W40 segmentation network reproduces the printed 45.2M / 493.2: the official segmentation code holds no W40 "
+    "config, so this row counts the W40 backbone (exact for the W40-C ImageNet row below) under the W48 row's head "
+    "(exact above); no coherent variant of it gives both printed numbers (docs/complexity.md)"
 )
 
 ROWS: tuple[PrintedRow, ...] = (

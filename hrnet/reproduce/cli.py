@@ -20,6 +20,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from .launch import LAUNCHERS
 from .rows import UNBUILT_ROWS, ReproduceError, Row, all_rows, exhibit_order, exhibit_title, select_rows
 
 say = functools.partial(print, flush=True)
@@ -38,7 +39,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--list", action="store_true", help="list every reproducible row and exit")
     p.add_argument("--work-dir", type=Path, help="one folder per table (or smoke); a subfolder per row")
-    p.add_argument("--launcher", choices=("none", "pytorch", "slurm"), default="none")
+    p.add_argument("--launcher", choices=LAUNCHERS, default="none")
     p.add_argument("--gpus", type=int, help="processes (GPUs) per node; default 1 (slurm: 8, as the frameworks)")
     p.add_argument("--nodes", type=int, help="number of nodes (default 1)")
     p.add_argument("--partition", help="Slurm partition (--launcher slurm)")

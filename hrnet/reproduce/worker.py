@@ -19,6 +19,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .launch import LAUNCHERS
+
 TEST_TIME_AUG = "test_time_aug"  # a config's request for its framework's test-time augmentation (the paper's test)
 
 
@@ -113,7 +115,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m hrnet.reproduce.worker", description=__doc__)
     parser.add_argument("config")
     parser.add_argument("--work-dir", required=True)
-    parser.add_argument("--launcher", choices=("none", "pytorch", "slurm"), default="none")
+    parser.add_argument("--launcher", choices=LAUNCHERS, default="none")
     parser.add_argument("--test-only", action="store_true", help="test the model as built (no training, no resume)")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override config settings, key=value")
     parser.add_argument("--local_rank", "--local-rank", type=int, default=0, help=argparse.SUPPRESS)

@@ -14,9 +14,9 @@ import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
-from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from timm.layers import create_classifier
-from timm.models import FeatureInfo, build_model_with_cfg, generate_default_cfgs, register_model
+from timm.models import FeatureInfo, build_model_with_cfg, register_model
+from timm.models import hrnet as timm_hrnet
 from timm.models._builder import pretrained_cfg_for_features
 from timm.models._features import feature_take_indices
 from torch import nn
@@ -48,42 +48,9 @@ def core_head(head: Optional[str]) -> Optional[str]:
     return TIMM_HEAD_NAMES.get(head, head) if isinstance(head, str) else head
 
 
-def _pretrained(**changes: Any) -> Dict[str, Any]:
-    """A pretrained config of the ImageNet-1k weights hosted under timm's Hugging Face namespace."""
-    base = dict(
-        url="",
-        hf_hub_id="timm/",
-        num_classes=1000,
-        input_size=(3, 224, 224),
-        pool_size=(7, 7),
-        crop_pct=0.875,
-        interpolation="bilinear",
-        mean=IMAGENET_DEFAULT_MEAN,
-        std=IMAGENET_DEFAULT_STD,
-        first_conv="conv1",
-        classifier="classifier",
-        license="mit",
-    )
-    base.update(changes)
-    return base
-
-
-_GLUON = dict(interpolation="bicubic", license="apache-2.0")  # MXNet GluonCV ports
-_SSLD = dict(crop_pct=0.95, test_crop_pct=1.0, test_input_size=(3, 288, 288))  # PaddleClas distilled
-
-# ``name.tag`` → config; a name's first tag is its default weights.
-default_cfgs = generate_default_cfgs(
-    {
-        "hrnet_w18_small.gluon_in1k": _pretrained(**_GLUON),
-        "hrnet_w18_small.ms_in1k": _pretrained(),
-        "hrnet_w18_small_v2.gluon_in1k": _pretrained(**_GLUON),
-        "hrnet_w18_small_v2.ms_in1k": _pretrained(),
-        "hrnet_w18.ms_aug_in1k": _pretrained(crop_pct=0.95),
-        **{f"hrnet_w{width}.ms_in1k": _pretrained() for width in (18, 30, 32, 40, 44, 48, 64)},
-        "hrnet_w18_ssld.paddle_in1k": _pretrained(**_SSLD),
-        "hrnet_w48_ssld.paddle_in1k": _pretrained(**_SSLD),
-    }
-)
+# timm's own pretrained configs of these names (the ImageNet weights the models load, their preprocessing), copied
+# so that re-registering the names keeps them; ``name`` → DefaultCfg, a name's first tag is its default weights.
+default_cfgs = {name: copy.deepcopy(timm_hrnet.default_cfgs[name]) for name in MODEL_ARCHS}
 
 
 class HighResolutionNet(HRNet):
