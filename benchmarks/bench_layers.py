@@ -36,7 +36,7 @@ from common import environment, publish
 from torch import nn
 
 import hrnet
-from hrnet.fast import PACKED_DTYPES, PackedConv2d
+from hrnet.fast import PackedConv2d, packed_dtypes
 
 PRECISIONS = {"f32": torch.float32, "bf16": torch.bfloat16}
 Key = Tuple[Tuple[int, ...], Tuple[int, ...], int]  # input (C, H, W), output (C, H, W), kernel side
@@ -159,7 +159,7 @@ def empty_call_row(precision: str, threads: int, repeats: int) -> str:
     import openvino
 
     dtype = PRECISIONS[precision]
-    if dtype not in PACKED_DTYPES:
+    if dtype not in packed_dtypes():
         return f"| {precision} | — | — (no {precision} instructions for oneDNN on this CPU) | — |"
     torch.manual_seed(0)
     layers = [module for _ in range(EMPTY_CHAIN) for module in (nn.Conv2d(64, 64, 3, padding=1), nn.ReLU())]

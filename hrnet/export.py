@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.export import Dim, ExportedProgram
 
-from .fast import Rewrite, replace_modules
+from .fast.rewrite import Rewrites, replace_modules
 from .fusion import MultiResolutionFusion
 from .heads import V2pHead
 from .model import HRNet
@@ -137,11 +137,11 @@ class BlockedOrderFusion(nn.ModuleList):
     Upsampling to the exact size of the target branch needs sizes computed at run time, which that optimizer
     leaves in the plain layout; summed source by source (the eager order), the plain upsampled terms pull
     the whole sum, its ReLU and the inputs of the next convolutions out of the blocked layout, with a layout
-    copy at each boundary. Here output ``r`` is ``relu(x_r + Σ down_x + id(Σ up_x))``: each down chain's
-    last convolution accumulates the running sum; the upsampled terms are summed on their own, then go
-    through :func:`identity_conv`, which takes them back into the blocked layout (one layout copy per output)
-    and absorbs the running sum and the ReLU. The same terms as the eager forward, added in another order
-    (equal up to float rounding).
+    copy at each boundary. Here output ``dst`` is ``relu(xs[dst] + Σ down + id(Σ up))``, summed over the
+    sources: each down chain's last convolution accumulates the running sum; the upsampled terms are summed on
+    their own, then go through :func:`identity_conv`, which takes them back into the blocked layout (one layout
+    copy per output) and absorbs the running sum and the ReLU. The same terms as the eager forward, added in
+    another order (equal up to float rounding).
     """
 
     def __init__(self, fusion: MultiResolutionFusion) -> None:
@@ -149,14 +149,14 @@ class BlockedOrderFusion(nn.ModuleList):
 
     def forward(self, xs: List[torch.Tensor]) -> List[torch.Tensor]:
         outputs: List[torch.Tensor] = []
-        for r, row in enumerate(self):
-            size = [xs[r].shape[-2], xs[r].shape[-1]]
-            total = row[r](xs[r], size)
-            for x in range(r):
-                total = total + row[x](xs[x], size)
+        for dst, row in enumerate(self):
+            size = [xs[dst].shape[-2], xs[dst].shape[-1]]
+            total = row[dst](xs[dst], size)
+            for src in range(dst):
+                total = total + row[src](xs[src], size)
             upsampled: Optional[torch.Tensor] = None
-            for x in range(r + 1, len(row)):
-                term = row[x](xs[x], size)
+            for src in range(dst + 1, len(row)):
+                term = row[src](xs[src], size)
                 upsampled = term if upsampled is None else upsampled + term
             if upsampled is not None:
                 total = total + identity_conv(upsampled)
@@ -166,7 +166,7 @@ class BlockedOrderFusion(nn.ModuleList):
 
 # The rewrite ``blocked=True`` applies (through the same mechanism as ``optimize_for_inference``): product fusions
 # (the §7 ablation) keep their own forward.
-BLOCKED_REWRITES: Dict[type, Rewrite] = {
+BLOCKED_REWRITES: Rewrites = {
     MultiResolutionFusion: lambda fusion: None if fusion.multiply else BlockedOrderFusion(fusion),
 }
 

@@ -1,11 +1,13 @@
 """The multi-resolution fusion of §3.2 and its §7 ablation variants.
 
-Output ``r`` of a fusion is ``act(Σ_x f_xr(R_x))`` where ``f_xr`` is
+In the paper's notation, output ``r`` of a fusion is ``act(Σ_x f_xr(R_x))``, summed over the input resolution
+indices ``x``. The code calls ``x`` the source branch ``src`` and ``r`` the destination ``dst`` (so that an
+index never reads like a tensor); ``f_xr`` is
 
-* identity for ``x = r``;
-* ``r − x`` stride-2 3×3 conv + BN (ReLU between, none after the last) for ``x < r``; the ablation
+* identity for ``src = dst``;
+* ``dst − src`` stride-2 3×3 conv + BN (ReLU between, none after the last) for ``src < dst``; the ablation
   ``downsample='bilinear'`` replaces them by a bilinear resize and a 1×1 conv + BN;
-* 1×1 conv + BN, then an upsample for ``x > r``.
+* 1×1 conv + BN, then an upsample for ``src > dst``.
 
 Every resize goes to the exact size of the target branch (never a fixed scale factor), so any input
 size works. ``op='mul'`` is the ablation that multiplies the transformed inputs instead of summing them.
@@ -38,14 +40,14 @@ def resize(x: torch.Tensor, size: List[int], mode: str, align_corners: bool = Fa
 
 
 class Keep(nn.Module):
-    """``f_rr``: the identity transform (no parameters, as in the official layout)."""
+    """``f_xr`` for ``src = dst``: the identity transform (no parameters, as in the official layout)."""
 
     def forward(self, x: torch.Tensor, size: List[int]) -> torch.Tensor:
         return x
 
 
 class UpTransform(nn.Sequential):
-    """``f_xr`` for a lower-resolution input: 1×1 conv + BN (keys ``0``, ``1``), then upsample.
+    """``f_xr`` for a lower-resolution source (``src > dst``): 1×1 conv + BN (keys ``0``, ``1``), then upsample.
 
     ``by_factor`` first upsamples by the power of two between the branches, then resizes to the target
     when that differs (mmseg's order). It equals the direct resize whenever the input sides are multiples
@@ -68,6 +70,10 @@ class UpTransform(nn.Sequential):
         self.factor = factor
         self.by_factor = by_factor
 
+    def projection(self) -> nn.Conv2d:
+        """The 1×1 convolution (what a rewrite of the fusion reads, instead of knowing the layout's keys)."""
+        return self[0]
+
     def forward(self, x: torch.Tensor, size: List[int]) -> torch.Tensor:
         for layer in self:
             x = layer(x)
@@ -79,7 +85,7 @@ class UpTransform(nn.Sequential):
 
 
 class DownTransform(nn.Sequential):
-    """``f_xr`` for a higher-resolution input: a chain of stride-2 3×3 conv + BN (+ ReLU but the last).
+    """``f_xr`` for a higher-resolution source (``src < dst``): a chain of stride-2 3×3 conv + BN (+ ReLU but the last).
 
     Keys are ``k.0`` (conv) and ``k.1`` (BN) for step ``k``, the layout of the official code. With
     ``mode='bilinear'`` (the §7 ablation) the input is resized and projected by one 1×1 conv + BN instead.
@@ -111,6 +117,10 @@ class DownTransform(nn.Sequential):
         self.mode = mode
         self.align_corners = align_corners
 
+    def step_convs(self) -> List[nn.Conv2d]:
+        """The convolution of each step, from the source on (what a rewrite of the fusion reads)."""
+        return [step[0] for step in self]
+
     def forward(self, x: torch.Tensor, size: List[int]) -> torch.Tensor:
         if self.mode != "conv":
             x = resize(x, size, "bilinear", self.align_corners)
@@ -120,7 +130,8 @@ class DownTransform(nn.Sequential):
 
 
 class MultiResolutionFusion(nn.ModuleList):
-    """The fusion of one module: ``self[r][x]`` is ``f_xr``, the official ``fuse_layers.r.x`` layout.
+    """The fusion of one module: ``self[dst][src]`` is ``f_xr`` (``x = src``, ``r = dst``), the official
+    ``fuse_layers.{dst}.{src}`` layout.
 
     ``num_outputs`` is the number of fused outputs, from the highest resolution down (1 for the last
     module of the pose network, which fuses only into the high-resolution output).
@@ -146,27 +157,28 @@ class MultiResolutionFusion(nn.ModuleList):
         dilations = list(dilations or [1] * len(channels))
         strides = [2**i // d for i, d in enumerate(dilations)]  # relative to branch 0
         rows = []
-        for r in range(num_outputs):
+        for dst in range(num_outputs):
             row: list[nn.Module] = []
-            for x, in_channels in enumerate(channels):
-                if x == r:
+            for src, in_channels in enumerate(channels):
+                if src == dst:
                     row.append(Keep())
-                elif x > r:
+                elif src > dst:
                     row.append(
                         UpTransform(
                             in_channels,
-                            channels[r],
+                            channels[dst],
                             norm_layer,
                             upsample,
                             align_corners,
-                            strides[x] // strides[r],
+                            strides[src] // strides[dst],
                             upsample_by_factor,
                         )
                     )
                 else:
+                    steps, chain_dilations = dst - src, dilations[src : dst + 1]
                     row.append(
                         DownTransform(
-                            in_channels, channels[r], r - x, norm_layer, downsample, align_corners, dilations[x : r + 1]
+                            in_channels, channels[dst], steps, norm_layer, downsample, align_corners, chain_dilations
                         )
                     )
             rows.append(nn.ModuleList(row))
@@ -175,11 +187,11 @@ class MultiResolutionFusion(nn.ModuleList):
 
     def forward(self, xs: List[torch.Tensor]) -> List[torch.Tensor]:
         outputs: List[torch.Tensor] = []
-        for r, row in enumerate(self):
-            size = [xs[r].shape[-2], xs[r].shape[-1]]
+        for dst, row in enumerate(self):
+            size = [xs[dst].shape[-2], xs[dst].shape[-1]]
             terms: List[torch.Tensor] = []
-            for x, transform in enumerate(row):
-                terms.append(transform(xs[x], size))
+            for src, transform in enumerate(row):
+                terms.append(transform(xs[src], size))
             fused = terms[0]
             for term in terms[1:]:
                 fused = fused * term if self.multiply else fused + term

@@ -78,6 +78,10 @@ class V2Head(nn.Module):
         self.proj = conv1x1_norm_relu(total, width, norm_layer)
         self.align_corners = align_corners
 
+    def projection(self) -> nn.Conv2d:
+        """The 1×1 convolution over the concatenation (what a rewrite of the head reads)."""
+        return self.proj[0]
+
     def forward(self, xs: List[torch.Tensor]) -> List[torch.Tensor]:
         return [self.proj(concat_upsampled(xs, self.align_corners))]
 

@@ -103,6 +103,10 @@ class ResidualUnit(nn.Module):
         if in_channels != out_channels:
             self.downsample = conv_norm(in_channels, out_channels, 1, norm_layer, relu=False)
 
+    def shortcut_conv(self) -> Optional[nn.Conv2d]:
+        """The projection shortcut's convolution, if the unit has one (what a rewrite of the unit reads)."""
+        return None if self.downsample is None else self.downsample[0]
+
     def last_norm(self) -> nn.Module:
         raise NotImplementedError
 

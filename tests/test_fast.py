@@ -12,6 +12,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 import hrnet
 from hrnet import fast
 from hrnet.complexity import GIGA
+from hrnet.fast import batched_fusion, packing
 
 HEADS = [None, "v1", "v1h", "v2", "v2p", "cls"]
 SIZES = [(64, 64), (97, 131), (33, 47)]
@@ -172,8 +173,8 @@ def test_nearest_terms_are_summed_from_the_lowest_resolution_where_exact(
         calls.append((size[0] // x.shape[-2], size[1] // x.shape[-1]))
         return fast_resize(x, size, mode, align_corners)
 
-    fast_resize = fast.resize
-    monkeypatch.setattr(fast, "resize", recording_resize)
+    fast_resize = batched_fusion.resize
+    monkeypatch.setattr(batched_fusion, "resize", recording_resize)
     for (h, w), nested in (((64, 128), True), ((97, 131), False)):
         calls.clear()
         assert_same_outputs(fused, model, torch.randn(1, 3, h, w))
@@ -192,7 +193,7 @@ def operator_names(model: nn.Module, x: torch.Tensor) -> set[str]:
 def test_packed_convolutions_run_in_onednn_with_fused_relu_and_shortcut(plain_models: dict) -> None:
     """Every convolution of the packed network is one oneDNN call (no aten convolution, no separate ReLU after
     a convolution); residual units end in one call that also adds the shortcut."""
-    assert fast.ONEDNN_POINTWISE, "this PyTorch lacks oneDNN's fused convolution (torch.ops.mkldnn)"
+    assert fast.onednn_pointwise_available(), "this PyTorch lacks oneDNN's fused convolution (torch.ops.mkldnn)"
     model = plain_models[(None, "nearest")]
     x = torch.randn(1, 3, 64, 48)
     names = operator_names(hrnet.optimize_for_inference(model), x)
@@ -327,7 +328,8 @@ def test_subclasses_with_their_own_forward_are_rewritten_module_by_module() -> N
 # --------------------------------------------------------------------------------------------- bfloat16
 BF16_TOLERANCE = 0.02  # relative L2 of each output against float32 (measured: at most 1.2 %)
 NEEDS_BF16 = pytest.mark.skipif(
-    torch.bfloat16 not in fast.PACKED_DTYPES, reason="this CPU has no bfloat16 instructions for oneDNN (AVX-512 BF16)"
+    torch.bfloat16 not in packing.packed_dtypes(),
+    reason="this CPU has no bfloat16 instructions for oneDNN (AVX-512 BF16)",
 )
 
 
@@ -377,7 +379,7 @@ def test_bfloat16_falls_back_to_ordinary_convolutions(plain_models: dict, monkey
     model = plain_models[("v1", "nearest")]
     low = hrnet.optimize_for_inference(model, dtype=torch.bfloat16)
     x = torch.randn(1, 3, 64, 48)
-    monkeypatch.setattr(fast, "PACKED_DTYPES", (torch.float32,))
+    monkeypatch.setattr(packing, "packed_dtypes", lambda: (torch.float32,))
     assert "aten::convolution" in operator_names(low, x)
     assert_close_in_bfloat16(low, model, x)
     monkeypatch.undo()
@@ -389,11 +391,11 @@ def test_bfloat16_falls_back_to_ordinary_convolutions(plain_models: dict, monkey
 def test_without_onednn_pieces_the_packed_network_runs_ordinary_convolutions(plain_models: dict, monkeypatch) -> None:
     """Where this PyTorch lacks a private piece of the packed route (the capability probe says so), the same
     packed modules compute with aten convolutions, equal to the eager model; the probe answers from what exists."""
-    assert fast.onednn_pointwise_available() == fast.ONEDNN_POINTWISE
+    assert fast.onednn_pointwise_available() == bool(packing.packed_dtypes())
     model = plain_models[("v2", "nearest")]
     packed = hrnet.optimize_for_inference(model)
     x = torch.randn(2, 3, 61, 47)
-    monkeypatch.setattr(fast, "ONEDNN_POINTWISE", False)
+    monkeypatch.setattr(packing, "packed_dtypes", lambda: ())
     assert "mkldnn::_convolution_pointwise" not in operator_names(packed, x)
     with torch.no_grad():
         for ours, ref in zip(as_list(packed(x)), as_list(model(x)), strict=True):
