@@ -3,6 +3,9 @@ with less work."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import torch
 from helpers import as_list, max_rel_diff, needs_timm, randomize_norm_stats, relative_l2
@@ -386,6 +389,24 @@ def test_bfloat16_falls_back_to_ordinary_convolutions(plain_models: dict, monkey
     x.requires_grad_(True)
     low(x)[0].sum().backward()
     assert x.grad is not None and x.grad.dtype == torch.float32 and x.grad.abs().sum() > 0
+
+
+def test_importing_the_package_probes_nothing() -> None:
+    """``import hrnet`` asks neither PyTorch's private operators nor the CPU anything: the packed route's probe
+    runs on the first packed call (a fresh interpreter, where no test has called it yet)."""
+    code = (
+        "import torch\n"
+        "import hrnet\n"
+        "from hrnet.fast import packing\n"
+        "assert packing.packed_dtypes.cache_info().currsize == 0, 'probed at import'\n"
+        "fast = hrnet.optimize_for_inference(hrnet.HRNet('w18_small', head=None).eval())\n"
+        "assert packing.packed_dtypes.cache_info().currsize == 0, 'probed while optimizing'\n"
+        "with torch.no_grad():\n"
+        "    fast(torch.randn(1, 3, 64, 64))\n"
+        "assert packing.packed_dtypes.cache_info().currsize == 1, 'the first packed call did not probe'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
 
 
 def test_without_onednn_pieces_the_packed_network_runs_ordinary_convolutions(plain_models: dict, monkeypatch) -> None:
