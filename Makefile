@@ -14,7 +14,7 @@ $(BIN)/.installed: pyproject.toml requirements/openmmlab.txt tools/setup_env.sh 
 	PYTHON=$(PYTHON) tools/setup_env.sh $(VENV)
 	touch $(BIN)/.core $@
 
-.PHONY: env tables test lint timm-suite installed-check
+.PHONY: env tables test quick lint timm-suite installed-check
 env: $(BIN)/.installed
 
 tables: $(BIN)/.core
@@ -28,6 +28,12 @@ test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q
 	$(MAKE) timm-suite
 	$(MAKE) installed-check
+
+# The developer's loop: ruff, then the tests not marked slow (no training through the frameworks' Runners, no
+# benchmark runs; neither timm's suite nor the installed wheel). `make test` runs everything.
+quick: $(BIN)/.installed
+	$(BIN)/ruff check hrnet tests benchmarks configs tools
+	$(BIN)/python -m pytest -q -m "not slow"
 
 # timm's own model tests (tests/test_models.py of the installed timm's sdist, cached under ~/.cache/hrnet) on the
 # hrnet* names with our registration, TorchScript included; pytest arguments in TIMM_SUITE_ARGS (e.g. -x).
