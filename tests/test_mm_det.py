@@ -31,6 +31,7 @@ import hrnet.mm  # noqa: E402, F401  (registers the hrnet scope)
 from hrnet.mm.backbone import MMHRNet  # noqa: E402
 from hrnet.mm.det import V2pNeck  # noqa: E402
 from hrnet.mm.synthetic import COCO_CATEGORY_IDS, write_coco_image_info, write_coco_instances  # noqa: E402
+from hrnet.reproduce import smoke  # noqa: E402
 from hrnet.reproduce.worker import submit_into  # noqa: E402
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "det"
@@ -57,7 +58,7 @@ TABLE7_PARAMS_M = {
 PARAMS_TOLERANCE_M = 0.15  # printed to 0.1 M; HTC W18 / W32 build 0.11 / 0.12 M below their entries
 
 IMAGE_WIDTH, IMAGE_HEIGHT = 240, 180  # on disk; the pipelines then resize as the config says
-SCALE_DIVISOR = 800 / 128  # the configs' (1333, 800)-style scales become (213, 128)
+SCALE_DIVISOR = 800 / 128  # the configs' (1333, 800)-style scales become (213, 128), a little over the smoke run's
 # Image ids per split. One training image, so one iteration of batch 1: on CPU a cascade's step is mostly
 # RoIAlign over the 512 sampled RoIs of each image.
 SPLITS = {"train": (1,), "val": (2, 3)}
@@ -74,29 +75,6 @@ def coco_root(tmp_path_factory) -> Path:
 
 
 # ------------------------------------------------------------------------------------------ runner config
-def shrink_scales(pipeline: list) -> None:
-    """Divide every resize target of a pipeline by ``SCALE_DIVISOR`` (keeping the config's aspect and
-    multi-scale choices)."""
-    for transform in pipeline:
-        for key in ("scale", "scales"):
-            if key in transform:
-                value = transform[key]
-                pairs = [value] if isinstance(value[0], int) else value
-                small = [tuple(round(v / SCALE_DIVISOR) for v in pair) for pair in pairs]
-                transform[key] = small[0] if isinstance(value[0], int) else small
-        shrink_scales(transform.get("transforms", []))
-
-
-def point_loader_at(loader: dict, root: Path, batch_size: int) -> None:
-    """The config's own dataset (annotation file, image and stuffthingmaps folders) under ``root``."""
-    dataset = loader["dataset"]
-    if dataset["type"] != "CocoDataset":
-        raise ValueError(f"expected the config's data to be a CocoDataset, got {dataset['type']!r}")
-    dataset["data_root"] = str(root)
-    shrink_scales(dataset["pipeline"])
-    loader.update(batch_size=batch_size, num_workers=0, persistent_workers=False)
-
-
 def keep_every_detection(test_cfg: dict) -> None:
     """Score threshold 0 wherever the test settings have one: an untrained model's class scores sit near
     their initial prior (about 1/81 for softmax heads, 0.01 for FCOS), below the configs' 0.05, and
@@ -109,24 +87,23 @@ def keep_every_detection(test_cfg: dict) -> None:
 
 
 def runner_config(config: Config, data_root: Path, work_dir: Path) -> Config:
-    """The config as written, with what a CPU test must change: synthetic data, small images, no pretrained
-    weights, one training iteration, every detection kept, no checkpoint or visualisation, a quiet log."""
+    """The config as written, with the smoke run's CPU changes (``hrnet.reproduce.smoke``: its own COCO data under
+    ``data_root``, resize targets divided by ``SCALE_DIVISOR``, no pretrained weights, no worker processes, a seed)
+    at batches of 1. Unlike the smoke run: the paper's network and schedule, one training iteration, every detection
+    kept, averaged BN statistics, no checkpoint or visualisation, a quiet log."""
     cfg = copy.deepcopy(config)
     cfg.work_dir = str(work_dir)
-    cfg.model.backbone.init_cfg = None
+    smoke.point_det_data_at(cfg, data_root)
+    smoke.shrink_det_scales(cfg, SCALE_DIVISOR)
+    smoke.for_cpu(cfg, batch_size=len(SPLITS["train"]), val_batch_size=1)
     # BN running statistics as the plain average of what training saw (here: the one batch), so the network
     # validated is the one trained, not one whose statistics are still 90% at their initial (0, 1).
     cfg.model.backbone.norm_cfg = dict(cfg.model.backbone.get("norm_cfg") or dict(type="BN"), momentum=None)
     keep_every_detection(cfg.model.test_cfg)
-    point_loader_at(cfg.train_dataloader, data_root, batch_size=len(SPLITS["train"]))
-    point_loader_at(cfg.val_dataloader, data_root, batch_size=1)
-    cfg.val_evaluator.ann_file = str(data_root / cfg.val_dataloader.dataset.ann_file)
-    cfg.test_dataloader, cfg.test_evaluator = cfg.val_dataloader, cfg.val_evaluator
     cfg.train_cfg.update(max_epochs=1, val_begin=2)  # one batch = one iteration; the test validates after it
     cfg.default_hooks.checkpoint = None  # mmengine's way to drop one of its own default hooks
     cfg.default_hooks.pop("visualization")
     cfg.log_level = "WARNING"
-    cfg.randomness = dict(seed=0)
     return cfg
 
 
@@ -232,11 +209,7 @@ def test_test_set_config_writes_the_servers_results_files(path: Path, coco_root:
     """A Table 11 row trains a step and tests on test-dev: mmdet writes the COCO results jsons the detection server
     takes (boxes; masks as RLE for instance models) where ``hrnet reproduce``'s worker points it."""
     config = Config.fromfile(str(path))
-    cfg = runner_config(config, coco_root, tmp_path)
-    cfg.test_dataloader = copy.deepcopy(config.test_dataloader)  # runner_config tests on val: back to test-dev
-    cfg.test_evaluator = copy.deepcopy(config.test_evaluator)
-    point_loader_at(cfg.test_dataloader, coco_root, batch_size=1)
-    cfg.test_evaluator.ann_file = str(coco_root / cfg.test_dataloader.dataset.ann_file)
+    cfg = runner_config(config, coco_root, tmp_path)  # tests on the config's test-dev, under coco_root
     submit_into(cfg, cfg.work_dir)
     runner = Runner.from_cfg(cfg)
     runner.train()

@@ -25,10 +25,11 @@ from hrnet.mm.synthetic import (  # noqa: E402
     write_coco_keypoints,
     write_person_detections,
 )
+from hrnet.reproduce import smoke  # noqa: E402
+from hrnet.reproduce.smoke import POSE_IMAGE_SIZE  # noqa: E402  (height, width of the synthetic photos)
 from hrnet.reproduce.worker import submit_into  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "pose"
-IMAGE_SIZE = (128, 96)  # height, width of the synthetic photos
 SAMPLES = 2  # images per split, one person each
 
 COCO_METRICS = ("AP", "AP .5", "AP .75", "AP (M)", "AP (L)", "AR", "AR .5", "AR .75", "AR (M)", "AR (L)")
@@ -53,7 +54,11 @@ def write_coco(cfg: Config) -> None:
         dataset = cfg[loader].dataset
         root = Path(dataset.data_root)
         annotations = write_coco_keypoints(
-            root / dataset.ann_file, root / dataset.data_prefix.img, SAMPLES, first_id=first_id, image_size=IMAGE_SIZE
+            root / dataset.ann_file,
+            root / dataset.data_prefix.img,
+            SAMPLES,
+            first_id=first_id,
+            image_size=POSE_IMAGE_SIZE,
         )
         if dataset.get("bbox_file"):
             write_person_detections(Path(dataset.bbox_file), annotations)
@@ -63,9 +68,9 @@ def write_coco_test_dev(cfg: Config) -> list[int]:
     """test-dev as released: images and their list without people, and the person detector's boxes on them (the
     middle of each image); returns the image ids."""
     dataset = cfg.test_dataloader.dataset
-    root, (height, width) = Path(dataset.data_root), IMAGE_SIZE
+    root, (height, width) = Path(dataset.data_root), POSE_IMAGE_SIZE
     images = write_coco_image_info(
-        root / dataset.ann_file, root / dataset.data_prefix.img, range(200, 200 + SAMPLES), IMAGE_SIZE,
+        root / dataset.ann_file, root / dataset.data_prefix.img, range(200, 200 + SAMPLES), POSE_IMAGE_SIZE,
         [coco_person_category()],
     )  # fmt: skip
     boxes = [dict(image_id=image["id"], bbox=[16.0, 12.0, width - 32.0, height - 24.0]) for image in images]
@@ -75,12 +80,11 @@ def write_coco_test_dev(cfg: Config) -> list[int]:
 
 # ------------------------------------------------------------------------------------------ the cfg changes
 def for_cpu(cfg: Config) -> Config:
-    """Everything a CPU run changes: batches, one iteration, no checkpoints or pretrained weights. The data
-    paths, input size, model, optimizer and schedule stay as the config writes them."""
+    """The smoke run's CPU changes (``hrnet.reproduce.smoke.for_cpu``: no pretrained weights, no worker processes,
+    a seed) at batches of 2; unlike the smoke run, one epoch (of one batch) and no checkpoints: the data paths,
+    input size, model, optimizer and schedule stay as the config writes them."""
     cfg.work_dir = "work"
-    cfg.model.backbone.init_cfg = None  # no downloads
-    for name, batch in (("train_dataloader", 2), ("val_dataloader", 2), ("test_dataloader", 2)):
-        cfg[name].update(batch_size=batch, num_workers=0, persistent_workers=False)
+    smoke.for_cpu(cfg, batch_size=2, val_batch_size=2)
     cfg.train_cfg.update(max_epochs=1, val_begin=2)  # the validation pass is run explicitly
     cfg.default_hooks.checkpoint = None
     cfg.default_hooks.logger.interval = 1

@@ -26,11 +26,10 @@ import hrnet.mm  # noqa: E402, F401  (registers the hrnet scope)
 from hrnet.mm.datasets import LIPDataset  # noqa: E402
 from hrnet.mm.seg import V2DecodeHead  # noqa: E402
 from hrnet.mm.synthetic import write_cityscapes, write_lip, write_pascal_context  # noqa: E402
-from hrnet.reproduce import worker  # noqa: E402
+from hrnet.reproduce import smoke, worker  # noqa: E402
 from hrnet.reproduce.worker import submit_into  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "seg"
-SHRINK = 8  # every image size of a config's pipelines is divided by this on CPU
 SAMPLES = 2  # per split
 
 ABLATIONS = sorted((CONFIGS / "ablation").glob("*.py"))  # §7: Table 12, Fig. 10 (a) and the studies of its text
@@ -69,24 +68,13 @@ ROWS = [
 
 
 # ------------------------------------------------------------------------------------------ the cfg changes
-def shrunk(size: tuple[int, int]) -> tuple[int, ...]:
-    return tuple(max(1, round(s / SHRINK)) for s in size)
-
-
 def for_cpu(cfg: Config) -> Config:
-    """Everything a CPU run changes: image sizes, batches, one iteration, no checkpoints or weights. The data
-    paths, model, optimizer and schedule stay as the config writes them."""
+    """The smoke run's CPU changes (``hrnet.reproduce.smoke``: no pretrained weights, image sizes ÷8, no worker
+    processes, a seed) at a training batch of 2; unlike the smoke run, one iteration and no checkpoints or
+    visualisation: the data paths, model, optimizer and schedule stay as the config writes them."""
     cfg.work_dir = "work"
-    cfg.model.pretrained = None  # no downloads
-    cfg.model.data_preprocessor.size = shrunk(cfg.model.data_preprocessor.size)
-    for name, batch in (("train_dataloader", 2), ("val_dataloader", 1), ("test_dataloader", 1)):
-        loader = cfg[name]
-        loader.update(batch_size=batch, num_workers=0, persistent_workers=False)
-        for dataset in loader.dataset.get("datasets", [loader.dataset]):  # train+val rows: a ConcatDataset
-            for step in dataset.pipeline:
-                for key in ("scale", "crop_size"):
-                    if key in step:
-                        step[key] = shrunk(step[key])
+    smoke.for_cpu(cfg, batch_size=2, val_batch_size=1)
+    smoke.shrink_seg_sizes(cfg)
     cfg.train_cfg.update(max_iters=1, val_begin=2)  # the validation pass is run explicitly
     cfg.default_hooks.checkpoint = None
     cfg.default_hooks.logger.interval = 1
@@ -209,9 +197,7 @@ def test_the_worker_tests_the_trained_model_with_the_papers_augmentation(case, t
         WRITERS["lip" if "lip" in config else "pascal-context"](root)
     cfg = for_cpu(cfg)
     cfg.default_hooks.checkpoint = dict(type="CheckpointHook", interval=1, by_epoch=False)  # what the test loads
-    for step in scales:
-        if "scale" in step:
-            step.scale = shrunk(step.scale)
+    smoke.shrink_seg_pipeline(scales)  # the test-time scales, as the test pipeline's
     cfg.dump(tmp_path / "row.py")
 
     loaded, views = [], []

@@ -12,6 +12,12 @@ data_root)`` returns the config; the caller sets ``work_dir`` (and a launcher) a
     runner = Runner.from_cfg(cfg)
     runner.train()
     metrics = runner.test()   # metrics['coco/AP'] >= SMOKE_TASKS['pose'].threshold
+
+The pieces of the shrinking that also serve a run of a paper config as written (the framework tests: the paper's
+network, the config's own data paths and schedule) are public: :func:`for_cpu` (no downloads, batches, no worker
+processes, a seed), :func:`shrink_seg_sizes` and :func:`shrink_seg_pipeline` (segmentation's image sizes),
+:func:`shrink_det_scales` and :func:`point_det_data_at` (detection's resize targets and COCO folder). Their
+defaults are the smoke run's values.
 """
 
 from __future__ import annotations
@@ -31,13 +37,11 @@ SEED = 0
 
 
 def _small_backbone(backbone: ConfigDict) -> list[int]:
-    """The config's own backbone (type and every other argument kept) with W18-small's stage dicts and no
-    pretrained weights; returns the branch channels for the heads and necks that read them."""
+    """The config's own backbone (type and every other argument kept) with W18-small's stage dicts; returns the
+    branch channels for the heads and necks that read them."""
     spec = ARCHS[SMOKE_ARCH]
     for key, stage in spec.as_mm_extra().items():
         backbone.extra[key].update(stage)  # mmpose's stage4 also holds multiscale_output=False: kept
-    backbone.init_cfg = None
-    backbone.pop("pretrained", None)
     return list(spec.branch_channels)
 
 
@@ -62,9 +66,15 @@ def _loaders(cfg: Config) -> list[ConfigDict]:
     return [cfg[name] for name in ("train_dataloader", "val_dataloader", "test_dataloader")]
 
 
-def _for_cpu(cfg: Config, batch_size: int, val_batch_size: int) -> None:
-    """Batches, no worker processes, a seed; the learning rate stays the one written for this batch however
-    the run is launched (``auto_scale_lr`` scales by real batch / base batch)."""
+def for_cpu(cfg: Config, batch_size: int, val_batch_size: int) -> None:
+    """What a CPU run of any paper config changes, in place: no pretrained weights (nothing to download), the
+    training batch and the validation and test batch, no worker processes, a seed. The learning rate stays the
+    config's however the run is launched: ``auto_scale_lr`` scales it by real batch / base batch, here this batch."""
+    model = cfg.model
+    model.backbone.init_cfg = None
+    model.backbone.pop("pretrained", None)
+    if "pretrained" in model:
+        model.pretrained = None  # mmseg's segmentors hand it to the backbone
     for loader, batch in zip(_loaders(cfg), (batch_size, val_batch_size, val_batch_size)):
         loader.update(batch_size=batch, num_workers=0, persistent_workers=False)
     cfg.auto_scale_lr = dict(enable=False, base_batch_size=batch_size)
@@ -120,7 +130,7 @@ def _shrink_pose(cfg: Config, root: Path) -> None:
     for evaluator in (cfg.val_evaluator, cfg.test_evaluator):
         evaluator.ann_file = str(root / "annotations" / "person_keypoints_val2017.json")
 
-    _for_cpu(cfg, POSE_BATCH, val_batch_size=POSE_IMAGES["val"])
+    for_cpu(cfg, POSE_BATCH, val_batch_size=POSE_IMAGES["val"])
     # The paper's schedule (Adam, lr 1e-3, ×0.1 at 170 and 200 of 210 epochs) compressed to POSE_EPOCHS.
     cfg.train_cfg.update(max_epochs=POSE_EPOCHS, val_interval=POSE_EPOCHS)
     cfg.param_scheduler = [
@@ -145,22 +155,34 @@ def _seg_data(root: Path) -> None:
     write_cityscapes(root, samples=SEG_IMAGES, size=SEG_IMAGE_SIZE, learnable=True)
 
 
-def _shrink_seg(cfg: Config, root: Path) -> None:
-    cfg.model.pretrained = None
-    channels = _small_backbone(cfg.model.backbone)
-    cfg.model.decode_head.in_channels = channels  # V2 head: all four branches, concatenated
-    crop = tuple(s // SEG_SHRINK for s in cfg.model.data_preprocessor.size)
-    cfg.model.data_preprocessor.size = crop
+def shrink_seg_pipeline(pipeline: list, divisor: int = SEG_SHRINK) -> None:
+    """Divide every image size of a segmentation pipeline (``scale``, ``crop_size``; nested transforms too) by
+    ``divisor``, in place."""
 
     def shrink(transform: ConfigDict) -> None:
         for key in ("scale", "crop_size"):
             if key in transform:
-                transform[key] = tuple(s // SEG_SHRINK for s in transform[key])
+                transform[key] = tuple(s // divisor for s in transform[key])
 
+    _map_pipeline(pipeline, shrink)
+
+
+def shrink_seg_sizes(cfg: Config, divisor: int = SEG_SHRINK) -> None:
+    """Divide every image size of a segmentation config by ``divisor``, in place: the data preprocessor's crop and
+    the pipelines of its three loaders (of each concatenated data set of a train+val loader)."""
+    cfg.model.data_preprocessor.size = tuple(s // divisor for s in cfg.model.data_preprocessor.size)
     for loader in _loaders(cfg):
-        _map_pipeline(loader.dataset.pipeline, shrink)
+        for dataset in loader.dataset.get("datasets", [loader.dataset]):
+            shrink_seg_pipeline(dataset.pipeline, divisor)
+
+
+def _shrink_seg(cfg: Config, root: Path) -> None:
+    channels = _small_backbone(cfg.model.backbone)
+    cfg.model.decode_head.in_channels = channels  # V2 head: all four branches, concatenated
+    shrink_seg_sizes(cfg)
+    for loader in _loaders(cfg):
         loader.dataset.data_root = str(root)
-    _for_cpu(cfg, SEG_BATCH, val_batch_size=1)
+    for_cpu(cfg, SEG_BATCH, val_batch_size=1)
     # The paper's schedule (SGD, lr 0.01, poly to 0) over SEG_ITERS iterations.
     cfg.train_cfg.update(max_iters=SEG_ITERS, val_interval=SEG_ITERS)
     cfg.param_scheduler = [dict(type="PolyLR", eta_min=0.0, power=0.9, begin=0, end=SEG_ITERS, by_epoch=False)]
@@ -188,6 +210,34 @@ def _det_data(root: Path) -> None:
     write_coco_instances(root, splits, size=DET_IMAGE_SIZE, learnable=True)
 
 
+def shrink_det_scales(cfg: Config, divisor: float = DET_SCALE_DIVISOR) -> None:
+    """Divide every resize target of a detection config's three loaders (``scale``, ``scales``; nested transforms
+    too) by ``divisor``, in place, keeping the config's aspect and multi-scale choices."""
+
+    def shrink(transform: ConfigDict) -> None:
+        for key in ("scale", "scales"):
+            if key in transform:
+                value = transform[key]
+                pairs = [value] if isinstance(value[0], (int, float)) else value
+                small = [tuple(round(v / divisor) for v in pair) for pair in pairs]
+                transform[key] = small[0] if isinstance(value[0], (int, float)) else small
+
+    for loader in _loaders(cfg):
+        _map_pipeline(loader.dataset.pipeline, shrink)
+
+
+def point_det_data_at(cfg: Config, root: Path) -> None:
+    """A detection config's own COCO data (annotation files, image and stuffthingmaps folders, as its loaders name
+    them) under the folder ``root``, in place: the three loaders' ``data_root`` and each evaluator's annotation file
+    (the one its loader reads)."""
+    for loader in _loaders(cfg):
+        if loader.dataset.type != "CocoDataset":
+            raise ValueError(f"expected the config's data to be a CocoDataset, got {loader.dataset.type!r}")
+        loader.dataset.data_root = str(root)
+    for loader, evaluator in ((cfg.val_dataloader, cfg.val_evaluator), (cfg.test_dataloader, cfg.test_evaluator)):
+        evaluator.ann_file = str(Path(root) / loader.dataset.ann_file)
+
+
 def _shrink_det(cfg: Config, root: Path) -> None:
     from ..mm.synthetic import COCO_SMOKE_CATEGORIES
 
@@ -208,20 +258,11 @@ def _shrink_det(cfg: Config, root: Path) -> None:
     model.train_cfg.rcnn.sampler.num = DET_ROI_SAMPLES
     model.test_cfg.rpn.update(nms_pre=DET_PROPOSALS_PRE_NMS, max_per_img=DET_PROPOSALS)
 
-    def shrink(transform: ConfigDict) -> None:
-        for key in ("scale", "scales"):
-            if key in transform:
-                value = transform[key]
-                pairs = [value] if isinstance(value[0], (int, float)) else value
-                small = [tuple(round(v / DET_SCALE_DIVISOR) for v in pair) for pair in pairs]
-                transform[key] = small[0] if isinstance(value[0], (int, float)) else small
-
+    shrink_det_scales(cfg)
+    point_det_data_at(cfg, root)
     for loader in _loaders(cfg):
-        _map_pipeline(loader.dataset.pipeline, shrink)
-        loader.dataset.update(data_root=str(root), metainfo=dict(classes=classes))
-    for evaluator in (cfg.val_evaluator, cfg.test_evaluator):
-        evaluator.ann_file = str(root / cfg.val_dataloader.dataset.ann_file)
-    _for_cpu(cfg, DET_BATCH, val_batch_size=DET_BATCH)
+        loader.dataset.metainfo = dict(classes=classes)
+    for_cpu(cfg, DET_BATCH, val_batch_size=DET_BATCH)
     # lr 0.02 is mmdet's for 16 images: scaled linearly to the batch (as mmdet's auto_scale_lr does). Without an
     # ImageNet start the first steps are rough (lr 0.02 diverged here): the gradient is clipped as in mmdet's FCOS.
     cfg.optim_wrapper.optimizer.lr = 0.02 * DET_BATCH / 16
