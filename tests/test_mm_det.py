@@ -127,6 +127,7 @@ def test_every_paper_row_has_a_config() -> None:
     assert rows == expected
 
 
+@pytest.mark.slow  # trains through the framework's Runner
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
 def test_config_trains_and_validates_with_coco_metric(path: Path, coco_root: Path, tmp_path: Path) -> None:
     name = NAME.match(path.stem)
@@ -164,6 +165,7 @@ def test_config_trains_and_validates_with_coco_metric(path: Path, coco_root: Pat
             assert isinstance(metrics[key], float) and 0.0 <= metrics[key] <= 1.0, (key, metrics)
 
 
+@pytest.mark.slow  # trains through the framework's Runner
 @pytest.mark.parametrize("path", ABLATIONS, ids=[p.stem[6:] for p in ABLATIONS])
 def test_ablation_config_trains_and_validates(path: Path, coco_root: Path, tmp_path: Path) -> None:
     """Fig. 10 (b): Faster R-CNN on HRNetV1 / V1h / V2p builds with that representation under the V2p pyramid, trains
@@ -204,6 +206,7 @@ def test_test_set_config_trains_as_its_val_row_and_tests_on_test_dev(path: Path)
     assert evaluator.metric == val.test_evaluator.metric  # boxes, and masks for the instance models
 
 
+@pytest.mark.slow  # trains through the framework's Runner
 @pytest.mark.parametrize("path", TEST_SET_RUNS, ids=[p.stem[6:] for p in TEST_SET_RUNS])
 def test_test_set_config_writes_the_servers_results_files(path: Path, coco_root: Path, tmp_path: Path) -> None:
     """A Table 11 row trains a step and tests on test-dev: mmdet writes the COCO results jsons the detection server

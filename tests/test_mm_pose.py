@@ -99,6 +99,7 @@ def train_and_validate(cfg: Config) -> tuple[Runner, float, dict]:
 
 
 # ------------------------------------------------------------------------------------------ tests
+@pytest.mark.slow  # trains through the framework's Runner
 @pytest.mark.parametrize("config, paper_params", ROWS, ids=[row[0][7:-3] for row in ROWS])
 def test_config_trains_and_validates(config, paper_params, tmp_path, monkeypatch) -> None:
     cfg = Config.fromfile(CONFIGS / config)
@@ -114,6 +115,7 @@ def test_config_trains_and_validates(config, paper_params, tmp_path, monkeypatch
     assert round(sum(p.numel() for p in runner.model.parameters()) / 1e6, 1) == paper_params
 
 
+@pytest.mark.slow  # trains through the framework's Runner
 @pytest.mark.parametrize("path", ABLATIONS, ids=[path.stem[7:] for path in ABLATIONS])
 def test_ablation_config_trains_and_validates(path: Path, tmp_path, monkeypatch) -> None:
     """Each §7 pose study builds with its option in the model, trains a step and is scored by mmpose; its heatmaps
@@ -136,6 +138,7 @@ def test_ablation_config_trains_and_validates(path: Path, tmp_path, monkeypatch)
     assert heatmaps.shape == (1, len(COCO_KEYPOINTS), 64 >> branch, 48 >> branch)
 
 
+@pytest.mark.slow  # trains through the framework's Runner
 @pytest.mark.parametrize("path", TEST_SET, ids=[path.stem[7:] for path in TEST_SET])
 def test_test_set_config_writes_the_servers_results_file(path: Path, tmp_path, monkeypatch) -> None:
     """Each Table 2 row trains as its Table 1 row and tests on test-dev's image list with the detector's people:

@@ -90,6 +90,7 @@ def train_and_validate(cfg: Config) -> tuple[Runner, float, dict]:
 
 
 # ------------------------------------------------------------------------------------------ tests
+@pytest.mark.slow  # trains through the framework's Runner
 @pytest.mark.parametrize("config, dataset, paper_params", ROWS, ids=[row[0][6:-3] for row in ROWS])
 def test_config_trains_and_validates(config, dataset, paper_params, tmp_path, monkeypatch) -> None:
     cfg = Config.fromfile(CONFIGS / config)
@@ -111,6 +112,7 @@ def test_config_trains_and_validates(config, dataset, paper_params, tmp_path, mo
         assert round(sum(p.numel() for p in runner.model.parameters()) / 1e6, 1) == paper_params
 
 
+@pytest.mark.slow  # trains through the framework's Runner
 @pytest.mark.parametrize("path", ABLATIONS, ids=[path.stem[6:] for path in ABLATIONS])
 def test_ablation_config_trains_and_validates(path: Path, tmp_path, monkeypatch) -> None:
     """Each §7 segmentation study builds with its option in the model, trains a step and is scored by mmseg; the
@@ -135,6 +137,7 @@ def test_ablation_config_trains_and_validates(path: Path, tmp_path, monkeypatch)
     assert maps[0].shape[-2:] == (16, 32) and model.decode_head.in_channels == [m.shape[1] for m in maps]
 
 
+@pytest.mark.slow  # trains through the framework's Runner
 @pytest.mark.parametrize("path", TEST_SET, ids=[path.stem[6:] for path in TEST_SET])
 def test_test_set_config_writes_the_servers_label_images(path: Path, tmp_path, monkeypatch) -> None:
     """Each Table 4 row trains as its Table 3 row (the train+val rows on both splits) and tests on Cityscapes' test
@@ -175,6 +178,7 @@ TESTED_WITH_TTA = {
 }
 
 
+@pytest.mark.slow  # trains through the framework's Runner
 @pytest.mark.parametrize("case", TESTED_WITH_TTA)
 def test_the_worker_tests_the_trained_model_with_the_papers_augmentation(case, tmp_path, monkeypatch) -> None:
     """``hrnet reproduce``'s worker trains the row, then tests the weights it trained through mmseg's test-time

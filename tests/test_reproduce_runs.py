@@ -31,6 +31,7 @@ import torch
 from helpers import NEEDS_OPENMMLAB
 
 pytest.importorskip("mmseg", reason=NEEDS_OPENMMLAB)
+pytestmark = pytest.mark.slow  # every test here runs `hrnet reproduce` through the Runner, in processes of its own
 
 from mmengine.config import Config  # noqa: E402
 from mmengine.logging import HistoryBuffer  # noqa: E402
