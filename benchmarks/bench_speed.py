@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import functools
 import os
 import statistics
@@ -29,7 +30,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -200,41 +201,51 @@ def relative_l2(a: object, b: object) -> float:
     return max(((x.double() - y.double()).norm() / y.double().norm()).item() for x, y in zip(as_list(a), as_list(b)))
 
 
-def inference_table(
+@dataclasses.dataclass(frozen=True)
+class InferenceRecord:
+    """One (task, arch, batch) of the inference tables, as measured: the wall seconds of every run per repeat, the
+    model's multiply-adds per image, how far each checked run's outputs are from timm's, and the first-call
+    (compile) seconds of the compiled runs."""
+
+    task: str
+    size: Tuple[int, int]
+    arch: str
+    batch: int
+    macs: float
+    times: Dict[str, List[float]]
+    difference: float  # fast path: max |difference| / max |timm|
+    low_l2: float  # bfloat16 fast path: relative L2 difference from timm
+    ov_l2: float  # OpenVINO bf16 on our IR: relative L2 difference (nan without OpenVINO)
+    checked: Dict[str, float]  # compiled and OpenVINO f32 runs: max |difference| / max |timm|
+    compile_seconds: Dict[str, float]
+
+    @property
+    def key(self) -> Tuple[str, str, int]:
+        return self.task, self.arch, self.batch
+
+    @functools.cached_property
+    def speedups(self) -> Dict[str, float]:
+        """Median per-repeat speed-up of each run over timm eager."""
+        return {name: median_ratio(self.times["timm eager"], t) for name, t in self.times.items()}
+
+    def median(self, name: str) -> float:
+        return statistics.median(self.times[name])
+
+    def rate(self, name: str) -> float:
+        """Multiply-adds per second of a run, in units of 10^9."""
+        return self.batch * self.macs / self.median(name) / 1e9
+
+
+def measure_inference(
     archs: List[str],
     batches: List[int],
     repeats: Dict[int, int],
     compile_archs: List[str],
-    figure: Dict[str, float],
     threads: int,
     with_openvino: bool,
-) -> tuple[list[str], dict]:
-    """One row per (task, arch, batch), every engine timed side by side: PyTorch (eager, fast path in float32 and
-    bfloat16, compiled with inductor's freezing) and OpenVINO (f32 and bf16, on our export and on timm's)."""
-    results: dict = {}
-    torch_lines = [
-        "### Inference in PyTorch, ours vs timm at equal weights",
-        "",
-        "Speed-ups over timm eager. Compiled: `torch.compile` with inductor's freezing (weights folded and "
-        "prepacked). GMAC/s counts the multiply-adds of `hrnet.complexity` (the paper's convention), as a fraction "
-        "of the large convolution's rate in the same dtype (above). Δ: max |difference| / max |timm| (float32); "
-        "L2: relative L2 difference from timm (bfloat16).",
-        "",
-        "| task | arch | batch | timm eager ms | ours eager | fast | fast bf16 | fast + compile | fast bf16 + compile "
-        "| timm + compile | fast GMAC/s (of f32 conv) | fast bf16 GMAC/s (of bf16 conv) | Δ fast | L2 fast bf16 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    openvino_lines = [
-        "### Inference against OpenVINO, same runs",
-        "",
-        "OpenVINO on our `hrnet.export_openvino` IR (dynamic batch / height / width) and on timm's model converted "
-        "by OpenVINO's PyTorch frontend at the fixed input size; one stream, the same thread count. Speed-ups over "
-        "timm eager; the last columns compare our fast path with the faster OpenVINO model of each precision.",
-        "",
-        "| task | arch | batch | OV f32 timm | OV f32 ours | OV bf16 timm | OV bf16 ours | fast / OV f32 | "
-        "fast bf16 / OV bf16 | L2 OV bf16 |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
+) -> Iterator[InferenceRecord]:
+    """One record per (task, arch, batch), every engine timed side by side: PyTorch (eager, fast path in float32
+    and bfloat16, compiled with inductor's freezing) and OpenVINO (f32 and bf16, on our export and on timm's)."""
     with tempfile.TemporaryDirectory() as folder:
         for task, (head, size) in TASKS.items():
             for arch in archs:
@@ -272,56 +283,125 @@ def inference_table(
                         difference = max_relative_difference(fast(x), reference)
                         low_l2 = relative_l2(low(x), reference)
                         ov_l2 = relative_l2(runs["OV bf16 ours"](), reference) if with_openvino else float("nan")
-                        for name in ("fast + compile", "OV f32 ours", "OV f32 timm"):
-                            if name in runs:
-                                assert max_relative_difference(runs[name](), reference) < 1e-4, name
+                        checked = {
+                            name: max_relative_difference(runs[name](), reference)
+                            for name in ("fast + compile", "OV f32 ours", "OV f32 timm")
+                            if name in runs
+                        }
+                        check_outputs(checked)  # before the timing: a wrong model is not worth timing
                         times = paired_times(runs, repeats[batch])
-                    speedups = {name: median_ratio(times["timm eager"], t) for name, t in times.items()}
-                    medians = {name: statistics.median(t) for name, t in times.items()}
-                    rates = {name: batch * macs / medians[name] / 1e9 for name in ("fast", "fast bf16")}
-
-                    def cell(name: str, speedups: Dict[str, float] = speedups) -> str:
-                        return f"{speedups[name]:.2f}×" if name in speedups else "—"
-
-                    def versus(ours_name: str, precision: str, times: Dict[str, List[float]] = times) -> str:
-                        names = [f"OV {precision} {source}" for source in ("ours", "timm")]
-                        if not all(name in times for name in names):
-                            return "—"
-                        best = min(names, key=lambda name: statistics.median(times[name]))
-                        return f"{median_ratio(times[best], times[ours_name]):.2f}×"
-
-                    key = f"| {task} {size[0]}×{size[1]} | {arch.upper()} | {batch} |"
-                    torch_lines.append(
-                        f"{key} {medians['timm eager'] * 1e3:.0f} | "
-                        + " | ".join(cell(name) for name in ("ours eager", "fast", "fast bf16"))
-                        + f" | {cell('fast + compile')} | {cell('fast bf16 + compile')} | {cell('timm + compile')} | "
-                        f"{rates['fast']:.1f} ({rates['fast'] / figure['float32']:.2f}) | "
-                        f"{rates['fast bf16']:.1f} ({rates['fast bf16'] / figure['bfloat16']:.2f}) | "
-                        f"{difference:.1e} | {low_l2:.2%} |"
+                    yield InferenceRecord(
+                        task, size, arch, batch, macs, times, difference, low_l2, ov_l2, checked, compile_seconds
                     )
-                    print(torch_lines[-1], flush=True)
-                    if with_openvino:
-                        openvino_lines.append(
-                            f"{key} "
-                            + " | ".join(cell(f"OV {p} {s}") for p in OPENVINO_PRECISIONS for s in ("timm", "ours"))
-                            + f" | {versus('fast', 'f32')} | {versus('fast bf16', 'bf16')} | {ov_l2:.2%} |"
-                        )
-                        print(openvino_lines[-1], flush=True)
-                    results[(task, arch, batch)] = dict(speedups=speedups, compile_seconds=compile_seconds)
+
+
+def check_outputs(checked: Dict[str, float]) -> None:
+    """The float32 runs that must compute timm's outputs (compiled, OpenVINO f32): within 1e-4 of them."""
+    for name, difference in checked.items():
+        assert difference < 1e-4, name
+
+
+TORCH_HEADER = [
+    "### Inference in PyTorch, ours vs timm at equal weights",
+    "",
+    "Speed-ups over timm eager. Compiled: `torch.compile` with inductor's freezing (weights folded and "
+    "prepacked). GMAC/s counts the multiply-adds of `hrnet.complexity` (the paper's convention), as a fraction "
+    "of the large convolution's rate in the same dtype (above). Δ: max |difference| / max |timm| (float32); "
+    "L2: relative L2 difference from timm (bfloat16).",
+    "",
+    "| task | arch | batch | timm eager ms | ours eager | fast | fast bf16 | fast + compile | fast bf16 + compile "
+    "| timm + compile | fast GMAC/s (of f32 conv) | fast bf16 GMAC/s (of bf16 conv) | Δ fast | L2 fast bf16 |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+]
+OPENVINO_HEADER = [
+    "### Inference against OpenVINO, same runs",
+    "",
+    "OpenVINO on our `hrnet.export_openvino` IR (dynamic batch / height / width) and on timm's model converted "
+    "by OpenVINO's PyTorch frontend at the fixed input size; one stream, the same thread count. Speed-ups over "
+    "timm eager; the last columns compare our fast path with the faster OpenVINO model of each precision.",
+    "",
+    "| task | arch | batch | OV f32 timm | OV f32 ours | OV bf16 timm | OV bf16 ours | fast / OV f32 | "
+    "fast bf16 / OV bf16 | L2 OV bf16 |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+]
+
+
+def row_key(record: InferenceRecord) -> str:
+    return f"| {record.task} {record.size[0]}×{record.size[1]} | {record.arch.upper()} | {record.batch} |"
+
+
+def speedup_cell(record: InferenceRecord, name: str) -> str:
+    speedups = record.speedups
+    return f"{speedups[name]:.2f}×" if name in speedups else "—"
+
+
+def torch_row(record: InferenceRecord, figure: Dict[str, float]) -> str:
+    """A row of the PyTorch table: timm eager's median, the speed-ups, the fast paths' rates and accuracy."""
+    rate, low_rate = record.rate("fast"), record.rate("fast bf16")
+    return (
+        f"{row_key(record)} {record.median('timm eager') * 1e3:.0f} | "
+        + " | ".join(speedup_cell(record, name) for name in ("ours eager", "fast", "fast bf16"))
+        + f" | {speedup_cell(record, 'fast + compile')} | {speedup_cell(record, 'fast bf16 + compile')} | "
+        f"{speedup_cell(record, 'timm + compile')} | "
+        f"{rate:.1f} ({rate / figure['float32']:.2f}) | {low_rate:.1f} ({low_rate / figure['bfloat16']:.2f}) | "
+        f"{record.difference:.1e} | {record.low_l2:.2%} |"
+    )
+
+
+def versus_openvino(record: InferenceRecord, ours_name: str, precision: str) -> str:
+    """Speed-up of one of our runs over the faster of OpenVINO's two models in ``precision``."""
+    names = [f"OV {precision} {source}" for source in ("ours", "timm")]
+    if not all(name in record.times for name in names):
+        return "—"
+    best = min(names, key=record.median)
+    return f"{median_ratio(record.times[best], record.times[ours_name]):.2f}×"
+
+
+def openvino_row(record: InferenceRecord) -> str:
+    """A row of the OpenVINO table: its speed-ups over timm eager and our fast paths against the faster model."""
+    return (
+        f"{row_key(record)} "
+        + " | ".join(speedup_cell(record, f"OV {p} {s}") for p in OPENVINO_PRECISIONS for s in ("timm", "ours"))
+        + f" | {versus_openvino(record, 'fast', 'f32')} | {versus_openvino(record, 'fast bf16', 'bf16')} | "
+        f"{record.ov_l2:.2%} |"
+    )
+
+
+def inference_lines(records: List[InferenceRecord], figure: Dict[str, float], with_openvino: bool) -> list[str]:
+    """The PyTorch table, the first-call (compile) seconds and, with OpenVINO, its table."""
     compile_notes = sorted(
         {
-            f"{arch} {task} b{batch}: fast {seconds['fast']:.0f} s, fast bf16 {seconds['fast bf16']:.0f} s, "
+            f"{r.arch} {r.task} b{r.batch}: fast {seconds['fast']:.0f} s, fast bf16 {seconds['fast bf16']:.0f} s, "
             f"timm {seconds['timm']:.0f} s"
-            for (task, arch, batch), value in results.items()
-            if (seconds := value["compile_seconds"])
+            for r in records
+            if (seconds := r.compile_seconds)
         }
     )
-    lines = torch_lines
+    lines = TORCH_HEADER + [torch_row(record, figure) for record in records]
     if compile_notes:
         lines += ["", "First-call (compile) seconds: " + "; ".join(compile_notes) + "."]
     if with_openvino:
-        lines += [""] + openvino_lines
-    return lines, results
+        lines += [""] + OPENVINO_HEADER + [openvino_row(record) for record in records]
+    return lines
+
+
+def inference_table(
+    archs: List[str],
+    batches: List[int],
+    repeats: Dict[int, int],
+    compile_archs: List[str],
+    figure: Dict[str, float],
+    threads: int,
+    with_openvino: bool,
+) -> tuple[list[str], List[InferenceRecord]]:
+    """The inference tables' lines and records; each row printed as soon as it is measured."""
+    records = []
+    for record in measure_inference(archs, batches, repeats, compile_archs, threads, with_openvino):
+        print(torch_row(record, figure), flush=True)
+        if with_openvino:
+            print(openvino_row(record), flush=True)
+        records.append(record)
+    return inference_lines(records, figure, with_openvino), records
 
 
 def fast_path_steps(arch: str, batch: int, repeats: int) -> list[str]:
@@ -499,19 +579,19 @@ def profile_lines(arch: str, batch: int, rows: int = 8) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------- chart
-def write_chart(results: dict, path: Path, title: str) -> None:
+def write_chart(records: List[InferenceRecord], path: Path, title: str) -> None:
     """Grouped bars: speed-up over timm eager of each variant, per (task, arch, batch)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    keys = list(results)
-    variants = [v for v in VARIANTS[1:] if any(v in results[k]["speedups"] for k in keys)]
+    keys = [record.key for record in records]
+    variants = [v for v in VARIANTS[1:] if any(v in record.speedups for record in records)]
     width = 0.8 / max(len(variants), 1)
     figure, axes = plt.subplots(figsize=(max(6.0, 1.1 * len(keys)), 4.0))
     for i, variant in enumerate(variants):
-        values = [results[k]["speedups"].get(variant, 0.0) for k in keys]
+        values = [record.speedups.get(variant, 0.0) for record in records]
         axes.bar([j + i * width for j in range(len(keys))], values, width, label=variant)
     axes.axhline(1.0, color="black", linewidth=0.8)
     axes.set_xticks([j + 0.4 - width / 2 for j in range(len(keys))])
@@ -537,7 +617,7 @@ def run(args: argparse.Namespace, threads: int) -> list[str]:
     with_openvino = not args.no_openvino
     figure_lines, figure = conv_figure(repeats[1] * 2, threads, with_openvino)
     lines += figure_lines + [""]
-    table, inference = inference_table(archs, batches, repeats, compile_archs, figure, threads, with_openvino)
+    table, records = inference_table(archs, batches, repeats, compile_archs, figure, threads, with_openvino)
     lines += table + [""]
     lines += fast_path_steps("w18" if quick else "w32", 1, repeats[1]) + [""]
     if not quick:
@@ -552,7 +632,7 @@ def run(args: argparse.Namespace, threads: int) -> list[str]:
         lines += profile_lines("w32", 8)
     lines.append(f"Section time {time.perf_counter() - start:.0f} s; load average at the end {os.getloadavg()[0]:.1f}")
     tag = f"{'quick' if quick else 'full'}_{threads}t"
-    write_chart(inference, RESULTS / f"speed_{tag}.png", f"HRNet CPU inference, {threads} thread(s)")
+    write_chart(records, RESULTS / f"speed_{tag}.png", f"HRNet CPU inference, {threads} thread(s)")
     lines += ["", f"![speed-ups]({f'speed_{tag}.png'})", ""]
     return lines
 
