@@ -173,19 +173,6 @@ MODES = {
 
 
 # ---------------------------------------------------------------------------------------------- building
-def config_file(config: str) -> str:
-    """The file behind ``package::path`` (inside the installed package, as OpenMMLab ships it) or configs/path."""
-    if "::" not in config:
-        return str(CONFIGS / config)
-    from mmengine.utils import get_installed_path
-
-    package, relative = config.split("::", 1)
-    path = os.path.join(get_installed_path(package), ".mim", "configs", relative)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"expected {config} shipped with the installed {package} at {path}")
-    return path
-
-
 def for_one_process(node: object) -> None:
     """In place, through a model config: no checkpoint to download, BN where SyncBN needs a process group."""
     if isinstance(node, dict):
@@ -208,9 +195,9 @@ def build(network: Network, phase: str, setup: Setup, device: str) -> Tuple[nn.M
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import DefaultScope
 
-    import hrnet.mm  # noqa: F401  (the hrnet scope our configs name)
+    from hrnet.mm.table7 import config_path  # importing hrnet.mm registers the hrnet scope our configs name
 
-    cfg = Config.fromfile(config_file(network.config))
+    cfg = Config.fromfile(config_path(network.config, str(CONFIGS)))
     for_one_process(cfg.model)
     height, width = setup.size
     if network.task == POSE:  # the codec's sizes follow the input (the heatmap is a quarter of it)

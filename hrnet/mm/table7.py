@@ -105,7 +105,7 @@ class DetectionRow:
 
     framework: str
     backbone: str
-    config: str  # 'mmdet::<path>' (mmdet's own) or a file name under this package's configs/det
+    config: str  # 'mmdet::<path>' (mmdet's own) or a path under this package's configs/
     printed: str
     printed_gflops: str
     known_difference: str = ""
@@ -128,7 +128,7 @@ FCOS_RESNET_GFLOPS = (
 
 
 def _rows() -> Tuple[DetectionRow, ...]:
-    ours = "mmdet_{}_hrnetv2p-w{}_{}_coco-800x1333.py"
+    ours = "det/mmdet_{}_hrnetv2p-w{}_{}_coco-800x1333.py"
     # framework: (baselines: name, mmdet config, printed #params and GFLOPs; our stem and schedule; ours printed)
     table = {
         "Faster R-CNN": (
@@ -190,12 +190,21 @@ CENTERNET_PRINTED = (("Hourglass-52", "104.8", "227.0"), ("HRNetV2p-W48", "73.6"
 
 
 def config_path(config: str, configs_dir: str) -> str:
-    """The file of a row's config: mmdet's own (shipped inside the mmdet package) or ours."""
-    if config.startswith("mmdet::"):
-        import mmdet
+    """The file of a config: ``package::path`` where mmengine finds a scoped ``_base_`` (under ``.mim/configs`` of
+    the installed package), any other name under ``configs_dir``."""
+    if "::" not in config:
+        return os.path.join(configs_dir, config)
+    from mmengine.config.utils import MODULE2PACKAGE, _get_external_cfg_base_path, _get_package_and_cfg_path
+    from mmengine.utils import get_installed_path, is_installed
 
-        return os.path.join(os.path.dirname(mmdet.__file__), ".mim", "configs", config[len("mmdet::") :])
-    return os.path.join(configs_dir, "det", config)
+    scope = config.partition("::")[0]
+    if scope not in MODULE2PACKAGE:
+        known = ", ".join(MODULE2PACKAGE)
+        raise ValueError(f"expected a package mmengine reads configs from ({known}) before '::', got {config!r}")
+    package, relative = _get_package_and_cfg_path(config)
+    if not is_installed(package):
+        raise ModuleNotFoundError(f"expected {package} installed: {config} is one of its configs")
+    return _get_external_cfg_base_path(get_installed_path(package), relative)
 
 
 def model_config(path: str) -> ConfigDict:
