@@ -67,7 +67,7 @@ def test_gflops_cells_without_a_documented_gap_read_as_printed(counted_gflops) -
 
 
 def test_gflops_gaps_are_as_documented(counted_gflops) -> None:
-    """The cells that miss the printed value miss it by the amounts the module docstring states."""
+    """The cells that miss the printed value miss it by the amounts docs/complexity.md states (Table 7)."""
     assert sum(bool(row.known_gflops_difference) for row, _ in counted_gflops) == 24
     for row, value in counted_gflops:
         gap = float(row.printed_gflops) - value

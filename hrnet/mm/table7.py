@@ -1,57 +1,11 @@
 """Table 7 of the paper: #params and GFLOPs of the detection networks, each built by mmdet from a config — the
 baselines from mmdet's own configs, HRNetV2p from this package's (one per paper row) — and counted under the paper's
-conventions.
+conventions: ``CONVENTIONS`` for #params, ``GFLOPS_CONVENTIONS`` for GFLOPs (one per source of the printed numbers).
 
-The conventions were found by counting every module and comparing with the printed columns (the official detection
-code has no counting tool):
+Both GFLOPs conventions build the networks on the meta device and count through forward hooks on shape-only passes;
+the RoI heads take RoI features of the extractors' output shape directly, as neither convention counts RoI Align.
 
-#params
-
-* Faster R-CNN: the weights and biases of convolutions and fully connected layers (BatchNorm left out), in units of
-  2^20. All parameters in decimal millions give 27.5 / 47.3 / 83.4 for HRNetV2p-W18 / W32 / W48 against the printed
-  26.2 / 45.0 / 79.4 (4.9-5.0 % more in every row, the ratio 2^20 / 10^6); this convention gives every printed value
-  but one (X-101: 94.85 against 94.9).
-* Cascade R-CNN, Mask R-CNN, Cascade Mask R-CNN, HTC: every parameter, in millions.
-* FCOS: the trainable parameters, in millions (its ResNet baselines freeze BatchNorm and the first stage).
-* HTC as the detection code of the time built it: its first mask head also holds the 1×1 ``conv_res`` that mask
-  information flow uses from the second stage on (mmdet 3.x leaves that unused layer out: 65,792 parameters;
-  without it HRNetV2p-W18 / W32 count 65.99 / 85.78 against the printed 66.1 / 85.9).
-
-GFLOPs, on the paper's 800×1200 input padded to a multiple of 32 (800×1216, as the test pipeline pads it); two
-conventions, one per source of the printed numbers:
-
-* Faster R-CNN (the numbers HRNet's detection code published first): multiply-adds of convolutions and fully
-  connected layers (``weight.numel()`` per output position, as ``hrnet.complexity``) in units of 2^30: backbone, neck,
-  the RPN head on every level, and 512 RoIs through the box head's two shared fcs (the final classification and
-  regression fcs left out). The ResNet-50 / 101 baselines count with the stride on the first 1×1 convolution of each
-  downsampling bottleneck (Caffe style; mmdet's PyTorch style counts 176.5 / 243.6), ResNeXt-101 as mmdet builds it.
-  All 6 printed values (and the W40 network's 314.9 of the same code's model zoo). Tried and rejected: 10^9 units;
-  800×1200, 800×1333 and 800×1344 inputs; 300 or 1000 RoIs; the cls / reg fcs counted; PyTorch-style ResNets.
-* The other frameworks: mmdetection v1's ``get_flops`` (its ``forward_dummy`` under the flops-counter.pytorch module
-  rules) in units of 10^9: convolutions (transposed ones at their output positions) with their bias, fully connected
-  layers, BatchNorm and GroupNorm (2 per element), ReLU (1 per element), pooling (1 per input element) and
-  ``nn.Upsample`` (1 per output element), each counted per call of a module — functional calls count nothing. The
-  RPN runs on every level; 1000 random proposals go through every box head and the first 100 of them through every
-  mask head (HTC: its semantic head on the neck's levels, and mask information flow). As those rules count modules,
-  HRNetV2p is counted in the module layout of the detection code of the time (mmdet's ``HRNet`` / ``HRFPN``, the
-  same convolutions as ours; ``hrnet.HRNet`` fuses through functional calls, which would drop 0.3-0.6 G of ReLU and
-  upsampling). This gives FCOS's HRNetV2p values exactly and leaves a gap elsewhere, documented per row:
-
-  - Mask R-CNN, Cascade R-CNN, Cascade Mask R-CNN, HTC: ours are 0.55-1.60 G (0.1-0.7 %) under every printed value.
-    The differences between the frameworks on one backbone do match (Cascade Mask − Cascade = three mask heads on
-    100 RoIs, 205.46 against the printed 205.3-205.5; HTC − Cascade Mask = semantic head + ``conv_res``, 45.21
-    against 45.1-45.2), so the gap lies in the box stages and the part all four share (backbone, neck, RPN): it fits
-    about 0.33 G more per 1000-RoI box stage (Cascade − Mask R-CNN is 0.54-0.75 G over ours) plus 0.2-0.6 G per
-    backbone, which no rule tried explains. Tried and rejected: units of 2^30; 512 RoIs; inputs of 800×1200,
-    800×1248, 800×1280, 800×1344 and 1280×800 (mmdet v1's default); conv + fc multiply-adds alone (at 800×1216 and
-    1024×1024 no RoI count makes the gap the same on every backbone); transposed convolutions at their input
-    positions (then 15.4 G short per mask head); GroupNorm left out, as mmdet v1's own copy of the counter did (FCOS
-    HRNetV2p then 0.08 short); class-specific regression in the cascade stages (gaps of 0.15-0.62, no longer
-    consistent with Mask R-CNN); counting ``hrnet.HRNet``'s own module layout.
-  - FCOS ResNet-50 / 101, whose printed values come from the FCOS authors' implementation: ours are 0.54 / 1.61 G over.
-
-Both conventions build the networks on the meta device and count through forward hooks on shape-only passes; the
-RoI heads take RoI features of the extractors' output shape directly, as neither convention counts RoI Align.
+How the conventions were found, what each gives, and the alternatives tried: docs/complexity.md, "Table 7".
 """
 
 from __future__ import annotations
