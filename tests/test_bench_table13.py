@@ -14,6 +14,7 @@ from helpers import NEEDS_OPENMMLAB
 for _package in ("mmpose", "mmseg", "mmdet"):
     pytest.importorskip(_package, reason=NEEDS_OPENMMLAB)
 pytest.importorskip("matplotlib", reason="needs matplotlib for the chart: pip install -e '.[dev]'")
+pytestmark = pytest.mark.slow  # measures the Table 13 networks through the frameworks (minutes)
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))  # before the forkserver starts: its children import the module from here
