@@ -101,9 +101,12 @@ def test_listed_under_timms_module_name(pristine_timm: dict) -> None:
 
 
 def test_pretrained_cfg_tables_equal_timms() -> None:
+    """Ours are timm's configs, held as copies: registering our names must leave timm's own table untouched."""
     assert sorted(timm_models.default_cfgs) == NAMES
     for name in NAMES:
         assert timm_models.default_cfgs[name] == timm_hrnet.default_cfgs[name], name
+        assert timm_models.default_cfgs[name] is not timm_hrnet.default_cfgs[name], name
+        assert timm_models.default_cfgs[name].cfgs is not timm_hrnet.default_cfgs[name].cfgs, name
 
 
 def test_create_model_builds_ours(pair: SimpleNamespace, pristine_timm: dict) -> None:
